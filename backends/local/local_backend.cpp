@@ -1,0 +1,273 @@
+#include "backends/local/local_backend.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "nic/env.h"
+#include "nic/log.h"
+
+namespace nic {
+namespace {
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string ReadFd(int fd) {
+  std::string out;
+  char buf[4096];
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+    if (out.size() > (1 << 20)) break;  // a lock record is tiny; never read a huge file
+  }
+  return out;
+}
+
+Status WriteFd(int fd, const std::string& data, const std::string& path) {
+  if (::ftruncate(fd, 0) != 0) return Status::IOError("truncating " + path + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + off, data.size() - off, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("writing " + path + ": " + std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  return Status::OK();
+}
+
+std::string Absolute(const std::string& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return ec ? p : abs.lexically_normal().string();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> LocalBackend::Create(const BackendConfig& config) {
+  std::string path;
+  for (const auto& [k, v] : config.values) {
+    if (k == "path") {
+      path = v;
+    } else {
+      return Status::Usage("unknown local backend setting \"" + k + "\" (the local backend takes only: path)");
+    }
+  }
+  if (path.empty()) return Status::Usage("the local backend needs a state path: --state PATH or --backend-config path=PATH");
+  return std::unique_ptr<Backend>(new LocalBackend(Absolute(path), Env::Default()));
+}
+
+LocalBackend::LocalBackend(std::string path, Env* env)
+    : path_(std::move(path)), lock_path_(path_ + ".lock"), env_(env) {}
+
+LocalBackend::~LocalBackend() {
+  if (lock_fd_ >= 0) {
+    // Released without Unlock (error path): clear our record so it is not mistaken for a holder.
+    (void)::ftruncate(lock_fd_, 0);
+    ::flock(lock_fd_, LOCK_UN);
+    ::close(lock_fd_);
+  }
+}
+
+Status LocalBackend::CheckNotSymlink(const std::string& p) const {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    auto target = std::filesystem::canonical(p, ec);
+    return Status::InvalidInput(p + " is a symbolic link; NIC replaces the state file atomically, which would replace the link, not its target")
+        .WithSuggestion("pass the real path" + (ec ? std::string() : " (" + target.string() + ")") + " with --state");
+  }
+  return Status::OK();
+}
+
+Result<StateBlob> LocalBackend::ReadState() {
+  NIC_RETURN_IF_ERROR(CheckNotSymlink(path_));
+  StateBlob blob;
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    if (errno == ENOENT) return blob;
+    return Status::IOError("cannot stat " + path_ + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Status::InvalidInput(path_ + " is not a regular file");
+  if (st.st_mode & 077) {
+    Log(LogLevel::kWarn, path_ + " is readable by group or others (mode " +
+                             std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                             std::to_string(st.st_mode & 7) + "); run: chmod 600 " + path_);
+  }
+  NIC_ASSIGN_OR_RETURN(blob.bytes, env_->ReadFile(path_));
+  blob.exists = true;
+  blob.version_token = Sha256Hex(blob.bytes);
+  return blob;
+}
+
+Result<std::string> LocalBackend::WriteState(std::string_view bytes, const WriteCondition& cond) {
+  NIC_RETURN_IF_ERROR(CheckNotSymlink(path_));
+  auto dir = std::filesystem::path(path_).parent_path().string();
+  if (!dir.empty()) NIC_RETURN_IF_ERROR(env_->CreateDirs(dir));
+  auto current = env_->ReadFile(path_);
+  bool exists = current.ok();
+  if (!exists && current.status().code() != ErrorCode::kNotFound) return current.status();
+  if (cond.expected_version_token) {
+    const std::string& want = *cond.expected_version_token;
+    if (want.empty() && exists) {
+      return Status::Conflict("the state at " + path_ + " was created by another writer after it was read");
+    }
+    if (!want.empty() && (!exists || Sha256Hex(current.value()) != want)) {
+      return Status::Conflict("the state at " + path_ + " changed since it was read; refusing to overwrite the newer version");
+    }
+  }
+  if (exists) NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(path_ + ".backup", current.value()));
+  NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(path_, bytes));
+  return Sha256Hex(bytes);
+}
+
+Status LocalBackend::Lock(const LockInfo& info) {
+  if (lock_fd_ >= 0) return Status::Internal("the local backend already holds the lock " + held_id_);
+  auto dir = std::filesystem::path(lock_path_).parent_path().string();
+  if (!dir.empty()) NIC_RETURN_IF_ERROR(env_->CreateDirs(dir));
+  NIC_RETURN_IF_ERROR(CheckNotSymlink(lock_path_));
+  int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::IOError("cannot open lock file " + lock_path_ + ": " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err != EWOULDBLOCK) {
+      ::close(fd);
+      return Status::IOError("flock " + lock_path_ + ": " + std::strerror(err));
+    }
+    // The holder writes its record right after taking the flock; give it a moment.
+    std::string rec;
+    for (int i = 0; i < 20 && rec.empty(); ++i) {
+      rec = ReadFd(fd);
+      if (rec.empty()) env_->SleepMicros(5000);
+    }
+    ::close(fd);
+    auto holder = LockInfo::FromJson(rec, lock_path_);
+    if (!holder.ok()) {
+      LockInfo unknown;
+      unknown.id = "(unknown)";
+      unknown.path = lock_path_;
+      return LockHeldError(unknown, "local", env_);
+    }
+    return LockHeldError(holder.value(), "local", env_);
+  }
+  Status st = WriteFd(fd, info.ToJson(), lock_path_);
+  if (!st.ok()) {
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    return st;
+  }
+  lock_fd_ = fd;
+  held_id_ = info.id;
+  return Status::OK();
+}
+
+Status LocalBackend::Unlock(const std::string& lock_id) {
+  if (lock_fd_ < 0 || lock_id != held_id_) {
+    return Status::Conflict("cannot unlock " + lock_path_ + " with ID " + lock_id + ": this process does not hold that lock");
+  }
+  // Clear the record before releasing so no one reads a record of a lock nobody holds.
+  (void)::ftruncate(lock_fd_, 0);
+  ::flock(lock_fd_, LOCK_UN);
+  ::close(lock_fd_);
+  lock_fd_ = -1;
+  held_id_.clear();
+  return Status::OK();
+}
+
+Result<std::optional<LockInfo>> LocalBackend::CurrentLock() {
+  int fd = ::open(lock_path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<LockInfo>();
+    return Status::IOError("cannot open lock file " + lock_path_ + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    return std::optional<LockInfo>();
+  }
+  std::string rec = ReadFd(fd);
+  ::close(fd);
+  auto li = LockInfo::FromJson(rec, lock_path_);
+  if (!li.ok()) return li.status();
+  return std::optional<LockInfo>(li.value());
+}
+
+Status LocalBackend::ForceUnlock(const std::string& lock_id, LockInfo* released, std::string* matched) {
+  int fd = ::open(lock_path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("the state at " + path_ + " is not locked (no lock file)");
+    return Status::IOError("cannot open lock file " + lock_path_ + ": " + std::strerror(errno));
+  }
+  bool got = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  std::string rec = ReadFd(fd);
+  if (rec.empty()) {
+    if (got) ::flock(fd, LOCK_UN);
+    ::close(fd);
+    return Status::NotFound("the state at " + path_ + " is not locked");
+  }
+  auto holder = LockInfo::FromJson(rec, lock_path_);
+  if (!holder.ok()) {
+    if (got) {
+      // A damaged record of a lock nobody holds: clearing it is always safe.
+      (void)::ftruncate(fd, 0);
+      ::flock(fd, LOCK_UN);
+      ::close(fd);
+      if (matched) *matched = "damaged stale record (no live holder)";
+      return Status::OK();
+    }
+    ::close(fd);
+    return holder.status();
+  }
+  if (released) *released = holder.value();
+  if (holder->id != lock_id) {
+    if (got) ::flock(fd, LOCK_UN);
+    ::close(fd);
+    return Status::Conflict("lock ID " + lock_id + " does not match the lock on " + path_ + " (held with ID " + holder->id + ")")
+        .WithSuggestion("check the ID printed in the lock error and pass it exactly");
+  }
+  if (got) {
+    // The holder is gone (the kernel released its flock); clean its stale record.
+    (void)::ftruncate(fd, 0);
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    if (matched) *matched = "lock ID (stale record; holder process " + std::to_string(holder->pid) + " is gone)";
+    return Status::OK();
+  }
+  ::close(fd);
+  // A live process holds the flock. It cannot be broken from outside, and must not be: the
+  // kernel releases it the moment that process exits.
+  bool alive = holder->pid > 0 && (::kill(static_cast<pid_t>(holder->pid), 0) == 0 || errno == EPERM);
+  Status st = Status::LockHeld("lock " + lock_id + " on " + path_ + " is held by " +
+                               (alive ? "the live process PID " + std::to_string(holder->pid) : "another process") + " (" +
+                               holder->who + ", operation \"" + holder->operation +
+                               "\"); a local lock cannot be broken while its holder runs and is released automatically when that process exits");
+  st.WithDetail("lock_id", holder->id).WithDetail("pid", std::to_string(holder->pid));
+  if (alive) st.WithSuggestion("if that process is stuck, stop it: kill " + std::to_string(holder->pid));
+  return st;
+}
+
+}  // namespace nic

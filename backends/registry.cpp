@@ -1,0 +1,13 @@
+// The list of state backends. Each backend lives in its own folder and only implements
+// nic::Backend; this file is the one place that knows them all.
+#include "backends/local/local_backend.h"
+#include "nic/backend.h"
+
+namespace nic {
+
+Result<std::unique_ptr<Backend>> OpenBackend(const BackendConfig& config) {
+  if (config.type == "local") return LocalBackend::Create(config);
+  return Status::Usage("unknown backend \"" + config.type + "\"; this build supports: local");
+}
+
+}  // namespace nic

@@ -1,0 +1,613 @@
+#include "nic/state.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <regex>
+#include <set>
+
+#include "nic/env.h"
+#include "nic/lock.h"
+#include "nic/version.h"
+
+namespace nic {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+constexpr const char* kProviders[] = {"aws", "gcp", "azure", "local", "existing"};
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+// Converts a byte offset to "line L, column C" for parse errors.
+std::string LineCol(std::string_view text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+std::string TypeName(const json& j) {
+  if (j.is_number_integer()) return "integer";
+  if (j.is_number_float()) return "number";
+  return j.type_name();
+}
+
+// Validation context: collects the first error with its JSON path.
+class Checker {
+ public:
+  explicit Checker(std::string source) : source_(std::move(source)) {}
+
+  Status Fail(const std::string& path, const std::string& what) const {
+    return Status::InvalidState(source_ + ": " + path + ": " + what)
+        .WithDetail("file", source_)
+        .WithDetail("json_path", path);
+  }
+  Status Expect(const std::string& path, const json& j, const char* expected) const {
+    return Fail(path, std::string("expected ") + expected + ", found " + TypeName(j));
+  }
+
+ private:
+  std::string source_;
+};
+
+// Keys of elements in resource collections.
+std::optional<std::string> ElementKey(const json& e) {
+  if (!e.is_object()) return std::nullopt;
+  auto n = e.find("name");
+  auto ns = e.find("namespace");
+  if (n != e.end() && n->is_string()) {
+    if (ns != e.end() && ns->is_string() && !ns->get_ref<const std::string&>().empty()) {
+      return ns->get<std::string>() + "/" + n->get<std::string>();
+    }
+    return n->get<std::string>();
+  }
+  auto id = e.find("id");
+  if (id != e.end() && id->is_string()) return id->get<std::string>();
+  return std::nullopt;
+}
+
+bool IsCollection(const json& arr) {
+  if (!arr.is_array() || arr.empty()) return false;
+  for (const auto& e : arr) {
+    if (!ElementKey(e)) return false;
+  }
+  return true;
+}
+
+// Field-level type rules that hold wherever the field appears inside a resource.
+Status CheckResourceFields(const Checker& c, const std::string& path, const json& r) {
+  static const std::set<std::string> kStrings = {"name", "id", "arn", "namespace", "cidr", "type",
+                                                 "availability_zone", "version", "instance_type",
+                                                 "endpoint", "terraform_address"};
+  static const std::set<std::string> kNonNegInts = {"min_size", "max_size", "desired_size", "disk_size",
+                                                    "size", "min_nodes", "max_nodes", "deploy_count"};
+  static const std::set<std::string> kStringMaps = {"labels", "annotations", "tags", "parameters"};
+  static const std::set<std::string> kStringArrays = {"instance_types", "subnet_ids", "nat_gateway_ids",
+                                                      "security_group_ids", "availability_zones"};
+  static const std::set<std::string> kBools = {"imported", "is_default", "encrypted"};
+  for (auto it = r.begin(); it != r.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    std::string p = path + "." + k;
+    if (v.is_null()) continue;
+    if (kStrings.count(k) && !v.is_string()) return c.Expect(p, v, "a string");
+    if (kNonNegInts.count(k)) {
+      if (!v.is_number_integer()) return c.Expect(p, v, "an integer");
+      if (v.get<int64_t>() < 0) return c.Fail(p, "must not be negative, found " + v.dump());
+    }
+    if (kBools.count(k) && !v.is_boolean()) return c.Expect(p, v, "a boolean");
+    if (kStringMaps.count(k)) {
+      if (!v.is_object()) return c.Expect(p, v, "an object of strings");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) return c.Expect(p + "." + m.key(), m.value(), "a string");
+      }
+    }
+    if (kStringArrays.count(k)) {
+      if (!v.is_array()) return c.Expect(p, v, "an array of strings");
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string()) return c.Expect(p + "[" + std::to_string(i) + "]", v[i], "a string");
+      }
+    }
+    if (k == "scaling_config") {
+      if (!v.is_object()) return c.Expect(p, v, "an object");
+      NIC_RETURN_IF_ERROR(CheckResourceFields(c, p, v));
+      auto mn = v.find("min_size"), mx = v.find("max_size");
+      if (mn != v.end() && mx != v.end() && mn->is_number_integer() && mx->is_number_integer() &&
+          mn->get<int64_t>() > mx->get<int64_t>()) {
+        return c.Fail(p, "min_size (" + mn->dump() + ") is greater than max_size (" + mx->dump() + ")");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// Walks a section, checking every resource and that collection keys are unique.
+Status CheckSection(const Checker& c, const std::string& path, const json& obj, bool top) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string p = path + "." + it.key();
+    const json& v = it.value();
+    if (v.is_object()) {
+      if (!top) continue;  // nested objects below a resource are attributes
+      NIC_RETURN_IF_ERROR(CheckResourceFields(c, p, v));
+      NIC_RETURN_IF_ERROR(CheckSection(c, p, v, false));
+    } else if (v.is_array()) {
+      bool any_object = false;
+      for (const auto& e : v) any_object |= e.is_object();
+      if (!any_object) continue;
+      // An array of objects where some carry a key: all must, and keys must be unique.
+      bool any_key = false;
+      for (const auto& e : v) any_key |= ElementKey(e).has_value();
+      if (!any_key) continue;
+      std::set<std::string> seen;
+      for (size_t i = 0; i < v.size(); ++i) {
+        const std::string ep = p + "[" + std::to_string(i) + "]";
+        auto key = ElementKey(v[i]);
+        if (!key) return c.Fail(ep, "every element of this resource list needs a string \"name\" or \"id\"");
+        if (!seen.insert(*key).second) {
+          return c.Fail(ep, "duplicate resource \"" + *key + "\" (each resource may appear only once)");
+        }
+        NIC_RETURN_IF_ERROR(CheckResourceFields(c, ep, v[i]));
+        NIC_RETURN_IF_ERROR(CheckSection(c, ep, v[i], false));
+      }
+    } else if (top && !v.is_null()) {
+      return c.Expect(p, v, "an object or an array of resources");
+    }
+  }
+  return Status::OK();
+}
+
+bool IsUuid(const std::string& s) {
+  static const std::regex re("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+  return std::regex_match(s, re);
+}
+
+// Format 0 is the design document's draft shape (§6.1): no lineage/serial, node groups with a
+// single `instance_type` and flat min/max/desired sizes, subnets with `az`. Format 1 (§14.2)
+// has lineage/serial, `instance_types` arrays, `scaling_config` and `availability_zone`.
+void MigrateV0ToV1(json& j) {
+  j["lineage"] = NewUuid();
+  j["serial"] = 0;
+  auto& cloud = j["cloud"];
+  if (cloud.is_object()) {
+    if (auto ng = cloud.find("node_groups"); ng != cloud.end() && ng->is_array()) {
+      for (auto& g : *ng) {
+        if (!g.is_object()) continue;
+        if (auto it = g.find("instance_type"); it != g.end() && !g.contains("instance_types")) {
+          g["instance_types"] = json::array({*it});
+          g.erase("instance_type");
+        }
+        json scaling = g.value("scaling_config", json::object());
+        for (const char* k : {"min_size", "max_size", "desired_size"}) {
+          if (auto it = g.find(k); it != g.end()) {
+            scaling[k] = *it;
+            g.erase(k);
+          }
+        }
+        if (!scaling.empty()) g["scaling_config"] = scaling;
+      }
+    }
+    if (auto vpc = cloud.find("vpc"); vpc != cloud.end() && vpc->is_object()) {
+      if (auto sn = vpc->find("subnets"); sn != vpc->end() && sn->is_array()) {
+        for (auto& s : *sn) {
+          if (s.is_object() && s.contains("az") && !s.contains("availability_zone")) {
+            s["availability_zone"] = s["az"];
+            s.erase("az");
+          }
+        }
+      }
+    }
+  }
+  j["format_version"] = "1";
+}
+
+const std::set<std::string> kTopLevelKeys = {
+    "version",  "format_version", "lineage",    "serial",   "provider", "project_name", "region",
+    "imported_from_terraform",    "cloud",      "kubernetes", "unmanaged", "metadata",   "checksum"};
+
+ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
+  ojson j;
+  j["version"] = d.version;
+  j["format_version"] = std::to_string(d.format_version);
+  j["lineage"] = d.lineage;
+  j["serial"] = d.serial;
+  j["provider"] = d.provider;
+  j["project_name"] = d.project_name;
+  j["region"] = d.region;
+  j["imported_from_terraform"] = d.imported_from_terraform;
+  j["cloud"] = ojson::parse(d.cloud.dump());
+  j["kubernetes"] = ojson::parse(d.kubernetes.dump());
+  j["unmanaged"] = ojson::parse(d.unmanaged.dump());
+  ojson m;
+  m["created_at"] = d.metadata.created_at;
+  m["updated_at"] = d.metadata.updated_at;
+  m["nic_version"] = d.metadata.nic_version;
+  m["configuration_hash"] = d.metadata.configuration_hash;
+  m["last_successful_deploy"] = d.metadata.last_successful_deploy;
+  m["deploy_count"] = d.metadata.deploy_count;
+  j["metadata"] = m;
+  (void)with_checksum_placeholder;
+  return j;
+}
+
+}  // namespace
+
+StateDocument StateDocument::NewEmpty(std::string provider, std::string project_name, std::string region,
+                                      int64_t now_micros) {
+  StateDocument d;
+  d.version = kNicVersion;
+  d.format_version = kStateFormatVersion;
+  d.lineage = NewUuid();
+  d.serial = 0;
+  d.provider = std::move(provider);
+  d.project_name = std::move(project_name);
+  d.region = std::move(region);
+  d.metadata.created_at = FormatRfc3339(now_micros);
+  d.metadata.updated_at = d.metadata.created_at;
+  d.metadata.nic_version = kNicVersion;
+  return d;
+}
+
+std::string ComputeStateChecksum(const StateDocument& doc) {
+  return "sha256:" + Sha256Hex(ToOrderedJson(doc, false).dump(2));
+}
+
+std::string SerializeStateDocument(const StateDocument& doc) {
+  ojson j = ToOrderedJson(doc, false);
+  j["checksum"] = "sha256:" + Sha256Hex(j.dump(2));
+  return j.dump(2) + "\n";
+}
+
+Status ValidateStateDocument(const StateDocument& d, const std::string& source) {
+  Checker c(source);
+  if (d.format_version != kStateFormatVersion) {
+    return c.Fail("$.format_version", "in-memory documents must be format " + std::to_string(kStateFormatVersion));
+  }
+  if (!IsUuid(d.lineage)) return c.Fail("$.lineage", "expected a UUID, found \"" + d.lineage + "\"");
+  bool provider_ok = false;
+  for (const char* p : kProviders) provider_ok |= d.provider == p;
+  if (!provider_ok) {
+    return c.Fail("$.provider", "expected one of aws, gcp, azure, local, existing; found \"" + d.provider + "\"");
+  }
+  if (!d.cloud.is_object()) return c.Expect("$.cloud", d.cloud, "an object");
+  if (!d.kubernetes.is_object()) return c.Expect("$.kubernetes", d.kubernetes, "an object");
+  if (!d.unmanaged.is_array()) return c.Expect("$.unmanaged", d.unmanaged, "an array");
+  for (size_t i = 0; i < d.unmanaged.size(); ++i) {
+    const auto& u = d.unmanaged[i];
+    std::string p = "$.unmanaged[" + std::to_string(i) + "]";
+    if (!u.is_object()) return c.Expect(p, u, "an object");
+    auto a = u.find("address");
+    if (a == u.end() || !a->is_string()) return c.Fail(p + ".address", "expected a string address");
+  }
+  NIC_RETURN_IF_ERROR(CheckSection(c, "$.cloud", d.cloud, true));
+  NIC_RETURN_IF_ERROR(CheckSection(c, "$.kubernetes", d.kubernetes, true));
+  if (d.metadata.deploy_count < 0) return c.Fail("$.metadata.deploy_count", "must not be negative");
+  return Status::OK();
+}
+
+Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source, ParseNotes* notes) {
+  Checker c(source);
+  json j;
+  try {
+    j = json::parse(bytes.begin(), bytes.end());
+  } catch (const json::parse_error& e) {
+    std::string where = LineCol(bytes, e.byte > 0 ? e.byte - 1 : 0);
+    std::string what = e.what();
+    if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
+    return Status::InvalidState(source + ": not valid JSON at " + where + " (" + what + ")")
+        .WithDetail("file", source)
+        .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
+  }
+  if (!j.is_object()) return c.Expect("$", j, "a JSON object");
+
+  // format_version first: it decides how to read everything else.
+  auto fv = j.find("format_version");
+  if (fv == j.end()) {
+    return c.Fail("$.format_version", "missing; this is not a NIC state document")
+        .WithSuggestion("if this is a Terraform state, use `nic import --from-terraform`");
+  }
+  int format = -1;
+  if (fv->is_string()) {
+    const std::string& s = fv->get_ref<const std::string&>();
+    if (!s.empty() && s.size() < 6 && std::all_of(s.begin(), s.end(), ::isdigit)) format = std::stoi(s);
+  } else if (fv->is_number_unsigned() || fv->is_number_integer()) {
+    format = fv->get<int>();
+  }
+  if (format < 0) return c.Fail("$.format_version", "expected a version number such as \"1\", found " + fv->dump());
+  if (format > kStateFormatVersion) {
+    return Status::InvalidState(source + ": state format_version " + std::to_string(format) +
+                                " is newer than this NIC (" + std::string(kNicVersion) + ") supports (format " +
+                                std::to_string(kStateFormatVersion) + ")")
+        .WithDetail("file", source)
+        .WithDetail("json_path", "$.format_version")
+        .WithSuggestion("upgrade NIC to the version that wrote this state (metadata.nic_version)");
+  }
+  if (format < kStateFormatVersion) {
+    if (format == 0) {
+      MigrateV0ToV1(j);
+      if (notes) {
+        notes->migrated_from_format = 0;
+        notes->messages.push_back("migrated state format 0 -> 1 (new lineage " + j["lineage"].get<std::string>() +
+                                  "); it is written in format 1 on the next save");
+      }
+    } else {
+      return c.Fail("$.format_version", "unknown state format " + std::to_string(format));
+    }
+  }
+
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!kTopLevelKeys.count(it.key())) {
+      return c.Fail("$." + it.key(), "unknown top-level field; NIC would drop it on the next write")
+          .WithSuggestion("remove the field, or upgrade NIC if a newer version wrote it");
+    }
+  }
+
+  StateDocument d;
+  d.format_version = kStateFormatVersion;
+  auto get_string = [&](const char* key, std::string* out, bool required) -> Status {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+      if (required) return c.Fail(std::string("$.") + key, "missing");
+      return Status::OK();
+    }
+    if (!it->is_string()) return c.Expect(std::string("$.") + key, *it, "a string");
+    *out = it->get<std::string>();
+    return Status::OK();
+  };
+  NIC_RETURN_IF_ERROR(get_string("version", &d.version, true));
+  NIC_RETURN_IF_ERROR(get_string("lineage", &d.lineage, false));
+  if (d.lineage.empty()) {
+    // The design's own format-1 example (§14.2) predates lineage/serial. Such a document is
+    // read as a legacy one: it gets a lineage now and keeps it from its next write on.
+    d.lineage = NewUuid();
+    if (notes) notes->messages.push_back("state has no lineage (written before NIC tracked lineage); assigned " + d.lineage);
+  }
+  NIC_RETURN_IF_ERROR(get_string("provider", &d.provider, true));
+  NIC_RETURN_IF_ERROR(get_string("project_name", &d.project_name, true));
+  NIC_RETURN_IF_ERROR(get_string("region", &d.region, false));
+  {
+    auto it = j.find("serial");
+    if (it == j.end()) it = j.emplace("serial", 0).first;  // legacy document: see lineage above
+    if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
+      return c.Expect("$.serial", *it, "a non-negative integer");
+    }
+    d.serial = it->get<uint64_t>();
+  }
+  if (auto it = j.find("imported_from_terraform"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) return c.Expect("$.imported_from_terraform", *it, "a boolean");
+    d.imported_from_terraform = it->get<bool>();
+  }
+  if (auto it = j.find("cloud"); it != j.end()) d.cloud = *it;
+  if (auto it = j.find("kubernetes"); it != j.end()) d.kubernetes = *it;
+  if (auto it = j.find("unmanaged"); it != j.end()) d.unmanaged = *it;
+  if (d.cloud.is_null()) d.cloud = json::object();
+  if (d.kubernetes.is_null()) d.kubernetes = json::object();
+  if (d.unmanaged.is_null()) d.unmanaged = json::array();
+
+  if (auto it = j.find("metadata"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return c.Expect("$.metadata", *it, "an object");
+    const json& m = *it;
+    auto ms = [&](const char* key, std::string* out) -> Status {
+      auto f = m.find(key);
+      if (f == m.end() || f->is_null()) return Status::OK();
+      if (!f->is_string()) return c.Expect(std::string("$.metadata.") + key, *f, "a string");
+      *out = f->get<std::string>();
+      return Status::OK();
+    };
+    NIC_RETURN_IF_ERROR(ms("created_at", &d.metadata.created_at));
+    NIC_RETURN_IF_ERROR(ms("updated_at", &d.metadata.updated_at));
+    NIC_RETURN_IF_ERROR(ms("nic_version", &d.metadata.nic_version));
+    NIC_RETURN_IF_ERROR(ms("configuration_hash", &d.metadata.configuration_hash));
+    NIC_RETURN_IF_ERROR(ms("last_successful_deploy", &d.metadata.last_successful_deploy));
+    for (const char* ts : {"created_at", "updated_at", "last_successful_deploy"}) {
+      auto f = m.find(ts);
+      if (f != m.end() && f->is_string() && !f->get_ref<const std::string&>().empty() &&
+          !ParseRfc3339(f->get<std::string>())) {
+        return c.Fail(std::string("$.metadata.") + ts, "expected an RFC 3339 time such as 2025-01-27T15:30:00Z, found " + f->dump());
+      }
+    }
+    if (auto f = m.find("deploy_count"); f != m.end() && !f->is_null()) {
+      if (!f->is_number_integer()) return c.Expect("$.metadata.deploy_count", *f, "an integer");
+      d.metadata.deploy_count = f->get<int64_t>();
+    }
+    for (auto f = m.begin(); f != m.end(); ++f) {
+      static const std::set<std::string> known = {"created_at", "updated_at", "nic_version", "configuration_hash",
+                                                  "last_successful_deploy", "deploy_count"};
+      if (!known.count(f.key())) return c.Fail("$.metadata." + f.key(), "unknown metadata field");
+    }
+  }
+
+  NIC_RETURN_IF_ERROR(ValidateStateDocument(d, source));
+
+  // A document written by NIC carries a checksum over its own canonical form. A mismatch means
+  // the file was edited or damaged outside NIC; a missing checksum is accepted (hand-written or
+  // migrated documents), which is how a user vouches for an intended edit.
+  if (auto it = j.find("checksum"); it != j.end() && !it->is_null() && format == kStateFormatVersion) {
+    if (!it->is_string()) return c.Expect("$.checksum", *it, "a string");
+    std::string stored = it->get<std::string>();
+    std::string computed = ComputeStateChecksum(d);
+    if (stored != computed) {
+      return c.Fail("$.checksum", "checksum mismatch: the file says " + stored + " but its content hashes to " +
+                                      computed + "; it was modified outside NIC or damaged")
+          .WithSuggestion("restore the last good version: nic state history, then nic state rollback --to N")
+          .WithSuggestion("if the edit was intended, delete the \"checksum\" field and run nic state push FILE");
+    }
+  }
+  return d;
+}
+
+// ---- Addresses -----------------------------------------------------------------------------
+
+namespace {
+
+void Walk(const json& node, const std::string& prefix, bool top, std::vector<ResourceEntry>* out) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const json& v = it.value();
+    std::string path = prefix + "." + it.key();
+    if (v.is_object() && top) {
+      out->push_back({path, path, "", &v});
+      Walk(v, path, false, out);
+    } else if (IsCollection(v)) {
+      for (const auto& e : v) {
+        std::string key = *ElementKey(e);
+        out->push_back({path + "." + key, path, key, &e});
+        Walk(e, path + "." + key, false, out);
+      }
+    }
+  }
+}
+
+struct Located {
+  json* container = nullptr;  // the array (collection) or the object holding a singleton
+  std::string member;         // singleton member name (when container is an object)
+  std::string key;            // collection element key
+  bool is_collection = false;
+};
+
+// Resolves an address to where its resource lives or would live. Collection and member names
+// are identifiers without dots; element keys may contain dots and slashes.
+Result<Located> Locate(StateDocument& doc, std::string_view address, bool create) {
+  std::vector<std::string> seg;
+  size_t start = 0;
+  std::string a(address);
+  while (true) {
+    auto dot = a.find('.', start);
+    seg.push_back(a.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (seg.size() < 2 || (seg[0] != "cloud" && seg[0] != "kubernetes")) {
+    return Status::Usage("invalid resource address \"" + a + "\": it must start with cloud. or kubernetes.");
+  }
+  json* node = seg[0] == "cloud" ? &doc.cloud : &doc.kubernetes;
+  for (size_t i = 1; i < seg.size(); ++i) {
+    const std::string& name = seg[i];
+    if (name.empty()) return Status::Usage("invalid resource address \"" + a + "\": empty segment");
+    bool last = i + 1 == seg.size();
+    auto it = node->find(name);
+    if (it != node->end() && it->is_array()) {
+      if (last) return Status::Usage("address \"" + a + "\" names a collection; add the element key");
+      Located l;
+      l.container = &*it;
+      l.is_collection = true;
+      for (size_t k = i + 1; k < seg.size(); ++k) l.key += (k > i + 1 ? "." : "") + seg[k];
+      return l;
+    }
+    if (last) {
+      if (node != &doc.cloud && node != &doc.kubernetes) {
+        return Status::Usage("address \"" + a + "\" names an attribute, not a resource");
+      }
+      Located l;
+      l.container = node;
+      l.member = name;
+      return l;
+    }
+    if (it != node->end() && it->is_object()) {
+      node = &*it;
+      continue;
+    }
+    if (it == node->end() && create) {
+      // A new collection: the rest of the address is the element key.
+      (*node)[name] = json::array();
+      Located l;
+      l.container = &(*node)[name];
+      l.is_collection = true;
+      for (size_t k = i + 1; k < seg.size(); ++k) l.key += (k > i + 1 ? "." : "") + seg[k];
+      return l;
+    }
+    return Status::NotFound("no resource at address \"" + a + "\"");
+  }
+  return Status::NotFound("no resource at address \"" + a + "\"");
+}
+
+}  // namespace
+
+std::vector<ResourceEntry> ListResources(const StateDocument& doc) {
+  std::vector<ResourceEntry> out;
+  Walk(doc.cloud, "cloud", true, &out);
+  Walk(doc.kubernetes, "kubernetes", true, &out);
+  return out;
+}
+
+const json* FindResource(const StateDocument& doc, std::string_view address) {
+  return FindResource(const_cast<StateDocument&>(doc), address);
+}
+
+json* FindResource(StateDocument& doc, std::string_view address) {
+  auto loc = Locate(doc, address, false);
+  if (!loc.ok()) return nullptr;
+  if (loc->is_collection) {
+    for (auto& e : *loc->container) {
+      if (auto k = ElementKey(e); k && *k == loc->key) return &e;
+    }
+    return nullptr;
+  }
+  auto it = loc->container->find(loc->member);
+  if (it == loc->container->end() || !it->is_object()) return nullptr;
+  return &*it;
+}
+
+Status PutResource(StateDocument& doc, std::string_view address, json value) {
+  if (!value.is_object()) return Status::Usage("resource value must be a JSON object");
+  NIC_ASSIGN_OR_RETURN(Located loc, Locate(doc, address, true));
+  if (loc.is_collection) {
+    auto k = ElementKey(value);
+    if (!k || *k != loc.key) {
+      return Status::Usage("resource for address \"" + std::string(address) + "\" must carry name/namespace or id \"" +
+                           loc.key + "\"");
+    }
+    for (auto& e : *loc.container) {
+      if (auto ek = ElementKey(e); ek && *ek == loc.key) {
+        e = std::move(value);
+        return Status::OK();
+      }
+    }
+    loc.container->push_back(std::move(value));
+    return Status::OK();
+  }
+  (*loc.container)[loc.member] = std::move(value);
+  return Status::OK();
+}
+
+Status RemoveResource(StateDocument& doc, std::string_view address) {
+  auto loc = Locate(doc, address, false);
+  if (!loc.ok()) return loc.status();
+  if (loc->is_collection) {
+    auto& arr = *loc->container;
+    for (size_t i = 0; i < arr.size(); ++i) {
+      if (auto k = ElementKey(arr[i]); k && *k == loc->key) {
+        arr.erase(arr.begin() + static_cast<std::ptrdiff_t>(i));
+        return Status::OK();
+      }
+    }
+    return Status::NotFound("no resource at address \"" + std::string(address) + "\"");
+  }
+  if (loc->container->erase(loc->member) == 0) {
+    return Status::NotFound("no resource at address \"" + std::string(address) + "\"");
+  }
+  return Status::OK();
+}
+
+}  // namespace nic

@@ -1,0 +1,194 @@
+#include "nic/state_manager.h"
+
+#include <openssl/evp.h>
+
+#include <random>
+
+#include "nic/env.h"
+#include "nic/log.h"
+#include "nic/version.h"
+
+namespace nic {
+namespace {
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+StateManager::StateManager(Backend* backend, StateManagerOptions options)
+    : backend_(backend), options_(options), env_(options.env ? options.env : Env::Default()) {}
+
+StateManager::~StateManager() {
+  if (held_) {
+    Status st = Unlock();
+    if (!st.ok()) Log(LogLevel::kWarn, "could not release the state lock " + held_->id + ": " + st.message());
+  }
+}
+
+Result<std::string> StateManager::Lock(const std::string& operation, const std::string& info) {
+  if (held_) return held_->id;
+  LockInfo li = LockInfo::New(operation, env_);
+  li.info = info;
+  li.path = backend_->Location();
+  const int64_t start = env_->NowMicros();
+  // Backoff: short first steps so short contention resolves fast, doubling to 2 s, with full
+  // jitter so waiters do not retry in lockstep.
+  int64_t delay = 20000;
+  std::mt19937_64 rng(std::random_device{}());
+  bool announced = false;
+  for (;;) {
+    Status st = backend_->Lock(li);
+    if (st.ok()) {
+      held_ = li;
+      return li.id;
+    }
+    if (st.code() != ErrorCode::kLockHeld) return st;
+    int64_t waited = env_->NowMicros() - start;
+    if (waited >= options_.lock_timeout_micros) {
+      if (options_.lock_timeout_micros > 0) {
+        st.Prepend("gave up waiting for the state lock after " + std::to_string(options_.lock_timeout_micros / 1000000) + "s");
+      }
+      return st;
+    }
+    if (!announced) {
+      Log(LogLevel::kInfo, "waiting for the state lock: " + st.message());
+      announced = true;
+    }
+    int64_t sleep = std::uniform_int_distribution<int64_t>(delay / 2, delay)(rng);
+    sleep = std::min(sleep, options_.lock_timeout_micros - waited);
+    env_->SleepMicros(sleep);
+    delay = std::min<int64_t>(delay * 2, 2000000);
+  }
+}
+
+Status StateManager::Unlock() {
+  if (!held_) return Status::OK();
+  Status st = backend_->Unlock(held_->id);
+  if (st.ok()) held_.reset();
+  return st;
+}
+
+Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
+  NIC_ASSIGN_OR_RETURN(StateBlob blob, backend_->ReadState());
+  have_read_ = true;
+  if (!blob.exists) {
+    read_token_ = "";
+    read_doc_.reset();
+    return std::optional<StateDocument>();
+  }
+  ParseNotes local;
+  auto doc = ParseStateDocument(blob.bytes, backend_->Location(), notes ? notes : &local);
+  if (!doc.ok()) return doc.status();
+  read_token_ = blob.version_token;
+  read_doc_ = doc.value();
+  return std::optional<StateDocument>(std::move(doc).value());
+}
+
+Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
+  if (!held_) {
+    return Status::Internal("state write without holding the lock (operation " + operation + ")");
+  }
+  if (!have_read_) {
+    auto r = Read();
+    if (!r.ok()) return r.status();
+  }
+  if (read_doc_) {
+    if (doc.lineage != read_doc_->lineage) {
+      return Status::Conflict("refusing to write state with lineage " + doc.lineage + " over the stored state with lineage " +
+                              read_doc_->lineage + " (" + backend_->Location() + ")")
+          .WithSuggestion("these are unrelated states; check --state/--backend-config, or use nic state push --force");
+    }
+    doc.serial = read_doc_->serial + 1;
+  } else {
+    if (doc.lineage.empty()) doc.lineage = NewUuid();
+    doc.serial = 1;
+  }
+  const std::string now = FormatRfc3339(env_->NowMicros());
+  doc.version = kNicVersion;
+  doc.format_version = kStateFormatVersion;
+  doc.metadata.nic_version = kNicVersion;
+  if (doc.metadata.created_at.empty()) doc.metadata.created_at = now;
+  doc.metadata.updated_at = now;
+  NIC_RETURN_IF_ERROR(ValidateStateDocument(doc, backend_->Location()));
+  std::string bytes = SerializeStateDocument(doc);
+  WriteCondition cond;
+  cond.expected_version_token = read_token_.value_or("");
+  auto token = backend_->WriteState(bytes, cond);
+  if (!token.ok()) {
+    Status st = token.status();
+    if (st.code() == ErrorCode::kConflict) {
+      st.WithSuggestion("another writer changed the state since it was read (was the lock force-broken?); re-run the command");
+    }
+    return st;
+  }
+  read_token_ = token.value();
+  read_doc_ = doc;
+  return RecordHistory(bytes, doc, operation);
+}
+
+Status StateManager::Push(const StateDocument& doc_in, bool force, const std::string& operation) {
+  if (!held_) return Status::Internal("state push without holding the lock");
+  NIC_ASSIGN_OR_RETURN(std::optional<StateDocument> current, Read());
+  StateDocument doc = doc_in;
+  doc.format_version = kStateFormatVersion;
+  if (current && !force) {
+    // Terraform's rules (statemgr.CheckValidImport), so habits carry over.
+    if (doc.lineage != current->lineage) {
+      return Status::Conflict("cannot push state with lineage " + doc.lineage + " over unrelated state with lineage " +
+                              current->lineage)
+          .WithSuggestion("if you really mean to replace it, use nic state push --force (the old state stays in history)");
+    }
+    if (doc.serial < current->serial) {
+      return Status::Conflict("cannot push serial " + std::to_string(doc.serial) + ": the stored state is newer (serial " +
+                              std::to_string(current->serial) + ")")
+          .WithSuggestion("pull the current state (nic state pull), apply your change to it, and push that");
+    }
+    if (doc.serial == current->serial && SerializeStateDocument(doc) != SerializeStateDocument(*current)) {
+      return Status::Conflict("cannot push a different state with the same serial " + std::to_string(doc.serial))
+          .WithSuggestion("increase the serial of the pushed document, or use --force");
+    }
+    if (doc.serial == current->serial) return Status::OK();  // identical: nothing to do
+  }
+  NIC_RETURN_IF_ERROR(ValidateStateDocument(doc, "pushed state"));
+  std::string bytes = SerializeStateDocument(doc);
+  WriteCondition cond;
+  cond.expected_version_token = read_token_.value_or("");
+  NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(bytes, cond));
+  read_token_ = token;
+  read_doc_ = doc;
+  return RecordHistory(bytes, doc, operation + (force ? " --force" : ""));
+}
+
+Status StateManager::RecordHistory(const std::string& bytes, const StateDocument& doc, const std::string& operation) {
+  if (options_.history == nullptr) return Status::OK();
+  HistoryVersion v;
+  v.serial = static_cast<int64_t>(doc.serial);
+  v.lineage = doc.lineage;
+  v.sha256 = Sha256Hex(bytes);
+  v.created_at = doc.metadata.updated_at;
+  v.operation = operation;
+  v.who = held_ ? held_->who : env_->WhoAmI();
+  v.backend = backend_->Location();
+  v.document = bytes;
+  Status st = options_.history->RecordVersion(v);
+  if (!st.ok()) {
+    // The state itself is safely written; losing the history row must not turn a committed
+    // change into a reported failure, but the user has to know.
+    Log(LogLevel::kWarn, "state serial " + std::to_string(doc.serial) + " was written, but recording it in the history database failed: " +
+                             st.message());
+  }
+  return Status::OK();
+}
+
+}  // namespace nic
