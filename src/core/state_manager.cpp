@@ -92,6 +92,24 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   if (!doc.ok()) return doc.status();
   read_token_ = blob.version_token;
   read_doc_ = doc.value();
+  if (options_.history != nullptr) {
+    // A writer killed between its state write and its history insert leaves a committed
+    // version the history lacks; the next reader records it, so history stays complete.
+    auto have = options_.history->GetVersion(doc->lineage, static_cast<int64_t>(doc->serial));
+    if (!have.ok() && have.status().code() == ErrorCode::kNotFound) {
+      HistoryVersion v;
+      v.serial = static_cast<int64_t>(doc->serial);
+      v.lineage = doc->lineage;
+      v.sha256 = Sha256Hex(blob.bytes);
+      v.created_at = doc->metadata.updated_at;
+      v.operation = "recorded on read";
+      v.who = "unknown";
+      v.backend = backend_->Location();
+      v.document = blob.bytes;
+      Status st = options_.history->RecordVersion(v);
+      if (!st.ok()) Log(LogLevel::kWarn, "could not record state serial " + std::to_string(v.serial) + " in history: " + st.message());
+    }
+  }
   return std::optional<StateDocument>(std::move(doc).value());
 }
 

@@ -6,21 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/process.h"  // TempDir, ChildProcess, FreePort
+
 namespace nic::testing {
-
-// A fresh directory under $TMPDIR, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 struct ProcessResult {
   int exit_code = -1;  // 128+signal when killed
