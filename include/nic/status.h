@@ -133,7 +133,7 @@ class Result {
 
 #define NIC_CONCAT_INNER(a, b) a##b
 #define NIC_CONCAT(a, b) NIC_CONCAT_INNER(a, b)
-#define NIC_ASSIGN_OR_RETURN(lhs, expr) NIC_ASSIGN_OR_RETURN_IMPL(NIC_CONCAT(_nic_r_, __LINE__), lhs, expr)
+#define NIC_ASSIGN_OR_RETURN(lhs, expr) NIC_ASSIGN_OR_RETURN_IMPL(NIC_CONCAT(_nic_r_, __COUNTER__), lhs, expr)
 #define NIC_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \

@@ -10,4 +10,5 @@ int RunStateList(const Invocation& inv);
 int RunStateHistory(const Invocation& inv);
 int RunStateRollback(const Invocation& inv);
 int RunStateUnlock(const Invocation& inv);
+int RunStateMigrate(const Invocation& inv);
 }  // namespace nic::cli

@@ -209,3 +209,36 @@ TEST(StateCli, CorruptStateIsExit6NamingTheFile) {
 
 }  // namespace
 }  // namespace nic
+
+namespace nic {
+namespace {
+
+TEST(StateCli, MigrateLocalToLocalPreservesLineageAndSerialUnderBothLocks) {
+  Fixture f;
+  StateDocument a = Doc(6);
+  ASSERT_EQ(RunNic(f.Args({"state", "push", f.WriteDoc("a.json", a)})).exit_code, 0);
+  std::string dst = f.dir.File("moved/nic-state.json");
+  auto m = RunNic(f.Args({"state", "migrate", "--to-backend", "local", "--to-state", dst, "--format", "json"}));
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_EQ(json::parse(m.out)["verified"], true);
+  EXPECT_EQ(testing::ReadFileOrDie(dst), testing::ReadFileOrDie(f.state));
+  // A destination of another lineage is refused unless forced.
+  StateDocument other = Doc(1);
+  std::string other_state = f.dir.File("other/nic-state.json");
+  ASSERT_EQ(RunNic({"state", "push", f.WriteDoc("o.json", other), "--state", other_state}).exit_code, 0);
+  auto refused = RunNic(f.Args({"state", "migrate", "--to-backend", "local", "--to-state", other_state}));
+  EXPECT_EQ(refused.exit_code, 7) << refused.err;
+  EXPECT_NE(testing::ReadFileOrDie(other_state), testing::ReadFileOrDie(f.state));
+  // A held destination lock stops the migration before anything is written.
+  BackendConfig cfg;
+  cfg.values["path"] = dst;
+  auto holder = OpenBackend(cfg).value();
+  LockInfo li = LockInfo::New("deploy", Env::Default());
+  ASSERT_TRUE(holder->Lock(li).ok());
+  EXPECT_EQ(RunNic(f.Args({"state", "migrate", "--to-backend", "local", "--to-state", dst})).exit_code, 3);
+  ASSERT_TRUE(holder->Unlock(li.id).ok());
+  EXPECT_EQ(RunNic(f.Args({"state", "migrate", "--to-backend", "local", "--to-state", f.state})).exit_code, 4);
+}
+
+}  // namespace
+}  // namespace nic
