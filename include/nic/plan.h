@@ -1,0 +1,90 @@
+// Plan: what NIC would change, per resource address, and why — computed from three inputs:
+// desired (the config), recorded (the state) and actual (live reads through a provider).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nic/config.h"
+#include "nic/provider.h"
+#include "nic/state.h"
+#include "nic/status.h"
+
+namespace nic {
+
+enum class ChangeAction { kNoop, kCreate, kUpdate, kReplace, kDelete, kAdopt };
+const char* ChangeActionName(ChangeAction a);  // "no-op", "create", "update", "replace", "delete", "adopt"
+
+struct FieldChange {
+  std::string field;  // dotted path inside the resource: "scaling_config.max_size"
+  nlohmann::json desired;   // null when not in the config
+  nlohmann::json recorded;  // null when not in the state
+  nlohmann::json live;      // null when not read (refresh off) or absent
+  bool immutable = false;
+};
+
+struct PlannedChange {
+  std::string address;
+  std::string collection;
+  ChangeAction action = ChangeAction::kNoop;
+  std::vector<FieldChange> fields;  // the fields that differ
+  std::string summary;              // "Updating node group general (max_size: 5 → 10)"
+  bool imported = false;
+  // Set when a safety rule stops the change (immutable field without --allow-replace, delete of
+  // an imported resource, ...). A plan with refusals cannot be applied.
+  std::string refused;
+  nlohmann::json desired;   // what the change writes (create/update)
+  nlohmann::json recorded;  // the state's entry (null for create/adopt)
+  nlohmann::json live;      // the live read (null when not read)
+};
+
+// Something the plan noticed that is not (or not only) a change to make.
+struct PlanNote {
+  std::string address;
+  std::string kind;     // "drift", "deleted-outside", "orphan", "not-in-config", "not-refreshed"
+  std::string message;  // complete sentence
+  std::vector<FieldChange> fields;
+  nlohmann::json live;  // for orphans: the discovered resource
+};
+
+struct PlanOptions {
+  bool refresh = true;             // read live state through the provider
+  bool allow_replace = false;      // permit replacing resources whose immutable fields changed
+  bool prune = false;              // delete resources in state but not in the config
+  bool include_imported = false;   // ... including resources imported from Terraform
+  bool recreate_missing = false;   // recreate resources deleted outside NIC
+  bool adopt_orphans = false;      // adopt NIC-tagged resources that the state does not know
+  bool allow_version_upgrade = false;  // permit changing the cluster's Kubernetes version
+};
+
+struct Plan {
+  std::vector<PlannedChange> changes;  // every desired/recorded resource, no-ops included
+  std::vector<PlanNote> notes;
+  int refreshed = 0;                   // live reads made
+  std::string provider;
+  std::string config_hash;
+
+  int change_count() const;  // changes that are not no-ops
+  bool has_refusals() const;
+  nlohmann::json ToJson() const;
+  std::string ToText() const;
+};
+
+// The desired resources the config describes, in state shape, for the collections NIC manages
+// from the config in v1.0 ("preserve what exists", design §7.3): the cluster (name, version) and
+// node groups. `authoritative` receives the collections where absence from the config means
+// "remove" (only with --prune).
+struct DesiredModel {
+  std::vector<ResourceRef> resources;
+  std::vector<std::string> authoritative;
+};
+Result<DesiredModel> BuildDesiredModel(const NebariConfig& config);
+
+// Computes the plan. `provider` may be null only when options.refresh is false.
+Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state, Provider* provider,
+                         const PlanOptions& options);
+
+}  // namespace nic

@@ -1,0 +1,478 @@
+#include "nic/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace nic {
+
+using json = nlohmann::json;
+
+const char* ChangeActionName(ChangeAction a) {
+  switch (a) {
+    case ChangeAction::kNoop: return "no-op";
+    case ChangeAction::kCreate: return "create";
+    case ChangeAction::kUpdate: return "update";
+    case ChangeAction::kReplace: return "replace";
+    case ChangeAction::kDelete: return "delete";
+    case ChangeAction::kAdopt: return "adopt";
+  }
+  return "?";
+}
+
+namespace {
+
+// Leaves of a resource: nested objects are walked ("scaling_config.max_size"); arrays and
+// string maps that are compared as a whole (labels, tags, taints) are leaves themselves.
+void Flatten(const json& v, const std::string& prefix, std::map<std::string, json>* out) {
+  static const std::set<std::string> kWhole = {"labels", "tags", "annotations", "parameters"};
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it.value().is_object() && !kWhole.count(it.key())) {
+      Flatten(it.value(), path, out);
+    } else {
+      (*out)[path] = it.value();
+    }
+  }
+}
+
+const json* AtPath(const json& v, const std::string& path) {
+  const json* cur = &v;
+  size_t start = 0;
+  while (true) {
+    auto dot = path.find('.', start);
+    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(part);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+    if (dot == std::string::npos) return cur;
+    start = dot + 1;
+  }
+}
+
+void SetPath(json& v, const std::string& path, const json& value) {
+  json* cur = &v;
+  size_t start = 0;
+  while (true) {
+    auto dot = path.find('.', start);
+    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) {
+      (*cur)[part] = value;
+      return;
+    }
+    if (!(*cur)[part].is_object()) (*cur)[part] = json::object();
+    cur = &(*cur)[part];
+    start = dot + 1;
+  }
+}
+
+// Values equal for NIC's purposes: an empty map/array equals an absent one.
+bool Same(const json* a, const json* b) {
+  auto empty = [](const json* x) { return x == nullptr || x->is_null() || ((x->is_object() || x->is_array()) && x->empty()); };
+  if (empty(a) && empty(b)) return true;
+  if (a == nullptr || b == nullptr) return false;
+  return *a == *b;
+}
+
+std::string Show(const json* v) {
+  if (v == nullptr || v->is_null()) return "(none)";
+  if (v->is_string()) return v->get<std::string>();
+  return v->dump();
+}
+
+// Built-in knowledge used when no provider is at hand (plan --refresh=false).
+std::vector<std::string> DefaultImmutable(const std::string& collection) {
+  if (collection == "cloud.node_groups") return {"instance_types", "disk_size", "ami_type", "capacity_type", "subnet_ids"};
+  if (collection == "cloud.cluster") return {"name"};
+  return {};
+}
+
+bool IsImmutable(const std::vector<std::string>& immutable, const std::string& field) {
+  for (const auto& f : immutable) {
+    if (field == f || field.rfind(f + ".", 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string Noun(const std::string& collection) {
+  if (collection == "cloud.node_groups") return "node group";
+  if (collection == "cloud.cluster") return "cluster";
+  if (collection == "kubernetes.namespaces") return "namespace";
+  auto dot = collection.rfind('.');
+  std::string n = collection.substr(dot == std::string::npos ? 0 : dot + 1);
+  std::replace(n.begin(), n.end(), '_', ' ');
+  if (n.size() > 1 && n.back() == 's') n.pop_back();
+  return n;
+}
+
+std::string NameOf(const ResourceRef& r) {
+  if (r.value.contains("name") && r.value["name"].is_string()) return r.value["name"];
+  auto dot = r.address.rfind('.');
+  return r.address.substr(dot + 1);
+}
+
+std::string FieldList(const std::vector<FieldChange>& fields, bool live_vs_state) {
+  std::string s;
+  for (const auto& f : fields) {
+    if (!s.empty()) s += ", ";
+    auto dot = f.field.rfind('.');
+    std::string short_name = f.field.substr(dot == std::string::npos ? 0 : dot + 1);
+    if (live_vs_state) s += short_name + ": " + Show(&f.recorded) + " → " + Show(&f.live);
+    else s += short_name + ": " + Show(f.live.is_null() ? &f.recorded : &f.live) + " → " + Show(&f.desired);
+  }
+  return s;
+}
+
+}  // namespace
+
+int Plan::change_count() const {
+  int n = 0;
+  for (const auto& c : changes) n += c.action != ChangeAction::kNoop;
+  return n;
+}
+
+bool Plan::has_refusals() const {
+  for (const auto& c : changes) {
+    if (!c.refused.empty()) return true;
+  }
+  return false;
+}
+
+Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
+  DesiredModel m;
+  if (config.provider == "aws") {
+    // Nebari names the EKS cluster "{project}-{namespace}" (template/aws modules/kubernetes).
+    json cluster = {{"name", config.project_name + "-" + config.namespace_name}};
+    if (!config.kubernetes_version.empty()) cluster["version"] = config.kubernetes_version;
+    m.resources.push_back({"cloud.cluster", "cloud.cluster", cluster});
+    for (const auto& g : config.node_groups) {
+      json v = {{"name", g.name},
+                {"instance_types", json::array({g.instance})},
+                {"scaling_config", {{"min_size", g.min_nodes}, {"max_size", g.max_nodes}}}};
+      if (g.disk_size) v["disk_size"] = *g.disk_size;
+      if (g.spot) v["capacity_type"] = "SPOT";
+      if (!g.labels.empty()) v["labels"] = g.labels;
+      if (!g.taints.empty()) {
+        json t = json::array();
+        for (const auto& x : g.taints) t.push_back({{"key", x.key}, {"value", x.value}, {"effect", x.effect}});
+        v["taints"] = t;
+      }
+      m.resources.push_back({"cloud.node_groups." + g.name, "cloud.node_groups", v});
+    }
+    m.authoritative.push_back("cloud.node_groups");
+    return m;
+  }
+  return Status::Unsupported("planning for provider \"" + config.provider +
+                             "\" is not available in this build yet (AWS is); its state can be imported and inspected");
+}
+
+Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state, Provider* provider,
+                         const PlanOptions& options) {
+  if (options.refresh && provider == nullptr) {
+    return Status::Internal("a refreshing plan needs a provider");
+  }
+  Plan plan;
+  plan.provider = state.provider;
+
+  std::map<std::string, ResourceEntry> recorded;
+  for (const auto& e : ListResources(state)) recorded.emplace(e.address, e);
+
+  // Live reads: every recorded resource in a collection the provider knows, plus desired
+  // resources the state does not have yet (so an existing one is found, not duplicated).
+  std::map<std::string, std::optional<json>> live;
+  std::set<std::string> provider_collections;
+  if (provider) {
+    for (const auto& c : provider->Collections()) provider_collections.insert(c);
+  }
+  if (options.refresh) {
+    std::vector<ResourceRef> refs;
+    for (const auto& [addr, e] : recorded) {
+      if (provider_collections.count(e.collection)) refs.push_back({addr, e.collection, *e.value});
+    }
+    auto results = provider->ReadAll(refs);
+    for (size_t i = 0; i < refs.size(); ++i) {
+      if (!results[i].ok()) {
+        Status st = results[i].status();
+        st.Prepend("reading " + refs[i].address);
+        return st;
+      }
+      live[refs[i].address] = results[i].value();
+    }
+    plan.refreshed = static_cast<int>(refs.size());
+  }
+
+  auto immutable_for = [&](const std::string& collection) {
+    return provider ? provider->ImmutableFields(collection) : DefaultImmutable(collection);
+  };
+
+  // Orphans: NIC-tagged resources live that the state does not record.
+  std::map<std::string, ResourceRef> orphans;
+  if (options.refresh) {
+    std::string cluster = state.project_name;
+    if (const json* c = FindResource(state, "cloud.cluster"); c && c->contains("name")) cluster = (*c)["name"];
+    auto found = provider->Discover(cluster);
+    if (!found.ok()) {
+      Status st = found.status();
+      st.Prepend("discovering NIC-tagged resources");
+      return st;
+    }
+    for (auto& r : found.value()) {
+      if (!recorded.count(r.address)) orphans.emplace(r.address, r);
+    }
+  }
+
+  std::set<std::string> desired_addresses;
+  for (const auto& d : desired.resources) {
+    desired_addresses.insert(d.address);
+    PlannedChange ch;
+    ch.address = d.address;
+    ch.collection = d.collection;
+    auto rec_it = recorded.find(d.address);
+    const std::string noun = Noun(d.collection), name = NameOf(d);
+    if (rec_it == recorded.end()) {
+      if (auto o = orphans.find(d.address); o != orphans.end()) {
+        ch.live = o->second.value;
+        if (options.adopt_orphans) {
+          ch.action = ChangeAction::kAdopt;
+          ch.desired = o->second.value;
+          ch.summary = "Adopting " + noun + " " + name + " (found live with NIC's tags, not in state)";
+        } else {
+          ch.action = ChangeAction::kAdopt;
+          ch.refused = "a NIC-tagged " + noun + " \"" + name +
+                       "\" already exists but is not in the state (an earlier run may have died before recording it); re-run with --adopt-orphans to take it over";
+          ch.summary = "Would adopt " + noun + " " + name;
+        }
+        orphans.erase(o);
+      } else {
+        ch.action = ChangeAction::kCreate;
+        ch.desired = d.value;
+        std::string detail;
+        if (d.collection == "cloud.node_groups") {
+          detail = " (" + d.value["instance_types"][0].get<std::string>() + ", " +
+                   std::to_string(d.value["scaling_config"]["min_size"].get<int64_t>()) + "–" +
+                   std::to_string(d.value["scaling_config"]["max_size"].get<int64_t>()) + " nodes)";
+        }
+        ch.summary = "Creating " + noun + " " + name + detail;
+        if (d.collection == "cloud.cluster") {
+          ch.refused = "the state has no cluster: creating a whole new stack is not supported by this version; import the Terraform-managed stack first (nic import --from-terraform)";
+        }
+      }
+      plan.changes.push_back(std::move(ch));
+      continue;
+    }
+    const json& rec = *rec_it->second.value;
+    ch.recorded = rec;
+    ch.imported = rec.value("imported", false);
+    const json* base = &rec;
+    if (options.refresh) {
+      const auto& l = live[d.address];
+      if (!l) {
+        PlanNote n{d.address, "deleted-outside", "", {}, json()};
+        n.message = noun + " " + name + " is recorded in the state but no longer exists; it was deleted outside NIC";
+        if (options.recreate_missing) {
+          ch.action = ChangeAction::kCreate;
+          ch.desired = d.value;
+          ch.summary = "Recreating " + noun + " " + name + " (deleted outside NIC)";
+        } else {
+          n.message += " (run with --recreate-missing to create it again)";
+          ch.summary = noun + " " + name + " is missing live; not recreated";
+        }
+        plan.notes.push_back(std::move(n));
+        plan.changes.push_back(std::move(ch));
+        continue;
+      }
+      ch.live = *l;
+      base = &*live[d.address];
+    }
+    std::map<std::string, json> want;
+    Flatten(d.value, "", &want);
+    const auto immutable = immutable_for(d.collection);
+    bool any_immutable = false, version_change = false;
+    json merged = *base;
+    for (const auto& [field, value] : want) {
+      const json* have = AtPath(*base, field);
+      if (Same(&value, have)) continue;
+      FieldChange f;
+      f.field = field;
+      f.desired = value;
+      if (const json* r = AtPath(rec, field)) f.recorded = *r;
+      if (options.refresh) {
+        if (const json* lv = AtPath(*base, field)) f.live = *lv;
+      }
+      f.immutable = IsImmutable(immutable, field);
+      any_immutable |= f.immutable;
+      version_change |= d.collection == "cloud.cluster" && field == "version";
+      ch.fields.push_back(f);
+      SetPath(merged, field, value);
+    }
+    if (ch.fields.empty()) {
+      ch.action = ChangeAction::kNoop;
+      ch.summary = noun + " " + name + " is up to date";
+    } else if (any_immutable) {
+      ch.action = ChangeAction::kReplace;
+      ch.desired = merged;
+      ch.summary = "Replacing " + noun + " " + name + " (" + FieldList(ch.fields, false) + ")";
+      if (!options.allow_replace) {
+        std::string which;
+        for (const auto& f : ch.fields) {
+          if (f.immutable) which += (which.empty() ? "" : ", ") + f.field;
+        }
+        ch.refused = "cannot change " + which + " of " + noun + " " + name + " in place: that requires destroying and recreating it (" +
+                     FieldList(ch.fields, false) + "). NIC keeps what exists; change the config back, or re-run with --allow-replace if you really mean to replace it";
+      }
+    } else {
+      ch.action = ChangeAction::kUpdate;
+      ch.desired = merged;
+      ch.summary = "Updating " + noun + " " + name + " (" + FieldList(ch.fields, false) + ")";
+      if (version_change && !options.allow_version_upgrade) {
+        ch.refused = "changing the Kubernetes version of cluster " + name + " (" + FieldList(ch.fields, false) +
+                     ") is an upgrade, which NIC v1.0 does not do implicitly; re-run with --allow-version-upgrade";
+      }
+    }
+    plan.changes.push_back(std::move(ch));
+  }
+
+  // Recorded resources the config no longer describes (authoritative collections only).
+  for (const auto& coll : desired.authoritative) {
+    for (const auto& [addr, e] : recorded) {
+      if (e.collection != coll || desired_addresses.count(addr)) continue;
+      PlannedChange ch;
+      ch.address = addr;
+      ch.collection = coll;
+      ch.recorded = *e.value;
+      ch.imported = e.value->value("imported", false);
+      std::string name = e.value->value("name", e.key);
+      if (!options.prune) {
+        plan.notes.push_back({addr, "not-in-config",
+                              Noun(coll) + " " + name + " is in the state but not in the config; it is kept (re-run with --prune to delete it)",
+                              {}, json()});
+        continue;
+      }
+      ch.action = ChangeAction::kDelete;
+      ch.summary = "Deleting " + Noun(coll) + " " + name;
+      if (ch.imported && !options.include_imported) {
+        ch.refused = Noun(coll) + " " + name + " was imported from Terraform; NIC never deletes imported resources unless --include-imported is given";
+      }
+      desired_addresses.insert(addr);
+      plan.changes.push_back(std::move(ch));
+    }
+  }
+
+  // Drift on everything recorded: live differs from what the state says.
+  if (options.refresh) {
+    for (const auto& [addr, e] : recorded) {
+      auto l = live.find(addr);
+      if (l == live.end()) continue;
+      if (!l->second) {
+        if (!desired_addresses.count(addr)) {
+          plan.notes.push_back({addr, "deleted-outside",
+                                Noun(e.collection) + " " + e.value->value("name", e.key) +
+                                    " is recorded in the state but no longer exists; it was deleted outside NIC",
+                                {}, json()});
+        }
+        continue;
+      }
+      std::vector<FieldChange> drift;
+      for (const auto& field : provider->ManagedFields(e.collection)) {
+        const json* r = AtPath(*e.value, field);
+        const json* lv = AtPath(*l->second, field);
+        if (Same(r, lv)) continue;
+        FieldChange f;
+        f.field = field;
+        if (r) f.recorded = *r;
+        if (lv) f.live = *lv;
+        drift.push_back(f);
+      }
+      if (!drift.empty()) {
+        PlanNote n{addr, "drift", "", drift, *l->second};
+        n.message = Noun(e.collection) + " " + e.value->value("name", e.key) + " changed outside NIC (" + FieldList(drift, true) + ")";
+        plan.notes.push_back(std::move(n));
+      }
+    }
+    for (auto& [addr, r] : orphans) {
+      PlanNote n{addr, "orphan", "", {}, r.value};
+      n.message = "found " + Noun(r.collection) + " " + NameOf(r) + " live with NIC's tags but not in the state";
+      if (options.adopt_orphans) {
+        PlannedChange ch;
+        ch.address = addr;
+        ch.collection = r.collection;
+        ch.action = ChangeAction::kAdopt;
+        ch.desired = r.value;
+        ch.live = r.value;
+        ch.summary = "Adopting " + Noun(r.collection) + " " + NameOf(r);
+        plan.changes.push_back(std::move(ch));
+      } else {
+        n.message += " (re-run with --adopt-orphans to record it)";
+      }
+      plan.notes.push_back(std::move(n));
+    }
+  }
+  return plan;
+}
+
+json Plan::ToJson() const {
+  auto fields_json = [](const std::vector<FieldChange>& fs) {
+    json arr = json::array();
+    for (const auto& f : fs) {
+      arr.push_back({{"field", f.field}, {"desired", f.desired}, {"recorded", f.recorded}, {"live", f.live}, {"immutable", f.immutable}});
+    }
+    return arr;
+  };
+  json changes = json::array();
+  std::map<std::string, int> counts = {{"create", 0}, {"update", 0}, {"replace", 0}, {"delete", 0}, {"adopt", 0}, {"no-op", 0}};
+  for (const auto& c : this->changes) {
+    counts[ChangeActionName(c.action)]++;
+    json j = {{"address", c.address}, {"collection", c.collection}, {"action", ChangeActionName(c.action)},
+              {"summary", c.summary}, {"imported", c.imported}, {"fields", fields_json(c.fields)}};
+    if (!c.refused.empty()) j["refused"] = c.refused;
+    changes.push_back(j);
+  }
+  json notes_j = json::array();
+  for (const auto& n : notes) {
+    notes_j.push_back({{"address", n.address}, {"kind", n.kind}, {"message", n.message}, {"fields", fields_json(n.fields)}});
+  }
+  return {{"provider", provider},
+          {"change_count", change_count()},
+          {"has_changes", change_count() > 0},
+          {"refused", has_refusals()},
+          {"refreshed", refreshed},
+          {"counts", counts},
+          {"changes", changes},
+          {"notes", notes_j}};
+}
+
+std::string Plan::ToText() const {
+  std::string s;
+  for (const auto& c : changes) {
+    if (c.action == ChangeAction::kNoop) continue;
+    static const std::map<ChangeAction, std::string> sym = {{ChangeAction::kCreate, "+"}, {ChangeAction::kUpdate, "~"},
+                                                            {ChangeAction::kReplace, "-/+"}, {ChangeAction::kDelete, "-"},
+                                                            {ChangeAction::kAdopt, "<="}};
+    s += "  " + sym.at(c.action) + " " + c.summary + "\n";
+    if (!c.refused.empty()) s += "      REFUSED: " + c.refused + "\n";
+  }
+  bool any_note = false;
+  for (const auto& n : notes) {
+    if (!any_note) s += "Notes:\n";
+    any_note = true;
+    s += "  ! " + n.message + "\n";
+  }
+  int creates = 0, updates = 0, replaces = 0, deletes = 0, adopts = 0;
+  for (const auto& c : changes) {
+    creates += c.action == ChangeAction::kCreate;
+    updates += c.action == ChangeAction::kUpdate;
+    replaces += c.action == ChangeAction::kReplace;
+    deletes += c.action == ChangeAction::kDelete;
+    adopts += c.action == ChangeAction::kAdopt;
+  }
+  int n = change_count();
+  s += "Plan: " + std::to_string(n) + (n == 1 ? " change" : " changes") + " (" + std::to_string(creates) + " to create, " +
+       std::to_string(updates) + " to update, " + std::to_string(replaces) + " to replace, " + std::to_string(deletes) +
+       " to delete, " + std::to_string(adopts) + " to adopt).\n";
+  if (n == 0) s += "No changes. The infrastructure matches the configuration.\n";
+  if (has_refusals()) s += "Some changes are refused (see REFUSED above); nothing will be applied until they are resolved.\n";
+  return s;
+}
+
+}  // namespace nic
