@@ -67,12 +67,42 @@ void SetPath(json& v, const std::string& path, const json& value) {
   }
 }
 
+// The comparable form of a value. Clouds and Terraform spell the same thing differently: a
+// policy document as a JSON string with other spacing and key order, a rule with "" or [] for
+// a field the other side leaves out. Empty values are dropped and JSON-in-strings is parsed,
+// so only real differences remain.
+json Normalize(const json& v) {
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (!s.empty() && (s.front() == '{' || s.front() == '[')) {
+      json parsed = json::parse(s, nullptr, false);
+      if (!parsed.is_discarded()) return Normalize(parsed);
+    }
+    return v;
+  }
+  if (v.is_object()) {
+    json out = json::object();
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      json n = Normalize(it.value());
+      bool empty = n.is_null() || ((n.is_array() || n.is_object()) && n.empty()) || (n.is_string() && n.get_ref<const std::string&>().empty());
+      if (!empty) out[it.key()] = std::move(n);
+    }
+    return out;
+  }
+  if (v.is_array()) {
+    json out = json::array();
+    for (const auto& e : v) out.push_back(Normalize(e));
+    return out;
+  }
+  return v;
+}
+
 // Values equal for NIC's purposes: an empty map/array equals an absent one.
 bool Same(const json* a, const json* b) {
   auto empty = [](const json* x) { return x == nullptr || x->is_null() || ((x->is_object() || x->is_array()) && x->empty()); };
   if (empty(a) && empty(b)) return true;
   if (a == nullptr || b == nullptr) return false;
-  return *a == *b;
+  return *a == *b || Normalize(*a) == Normalize(*b);
 }
 
 std::string Show(const json* v) {
@@ -124,6 +154,40 @@ std::string FieldList(const std::vector<FieldChange>& fields, bool live_vs_state
   return s;
 }
 
+// A new resource takes the settings the config does not spell out from what already exists,
+// as Nebari's modules give every node group the same role, subnets and cluster: a new node group
+// joins the recorded cluster with the node role and subnets of its siblings.
+void InheritFromState(const StateDocument& state, const std::string& collection, json& desired) {
+  if (collection != "cloud.node_groups") return;
+  const json* cluster = FindResource(state, "cloud.cluster");
+  if (cluster != nullptr && !desired.contains("cluster_name") && cluster->contains("name")) desired["cluster_name"] = (*cluster)["name"];
+  const json* sibling = nullptr;
+  if (auto it = state.cloud.find("node_groups"); it != state.cloud.end() && it->is_array() && !it->empty()) sibling = &(*it)[0];
+  for (const char* k : {"node_role_arn", "subnet_ids", "disk_size", "capacity_type", "ami_type"}) {
+    if (!desired.contains(k) && sibling != nullptr && sibling->contains(k)) desired[k] = (*sibling)[k];
+  }
+  if (!desired.contains("subnet_ids") && cluster != nullptr && cluster->contains("vpc_config")) {
+    desired["subnet_ids"] = (*cluster)["vpc_config"].value("subnet_ids", json::array());
+  }
+  if (!desired.contains("node_role_arn")) {
+    if (auto roles = state.cloud.find("iam_roles"); roles != state.cloud.end() && roles->is_array()) {
+      for (const auto& r : *roles) {
+        if (r.value("name", "").find("node-group") != std::string::npos && r.contains("arn")) desired["node_role_arn"] = r["arn"];
+      }
+    }
+  }
+  if (desired.contains("scaling_config") && !desired["scaling_config"].contains("desired_size")) {
+    desired["scaling_config"]["desired_size"] = desired["scaling_config"].value("min_size", 0);
+  }
+}
+
+std::string EksTaintEffect(const std::string& k8s) {
+  if (k8s == "NoSchedule") return "NO_SCHEDULE";
+  if (k8s == "PreferNoSchedule") return "PREFER_NO_SCHEDULE";
+  if (k8s == "NoExecute") return "NO_EXECUTE";
+  return k8s;
+}
+
 }  // namespace
 
 int Plan::change_count() const {
@@ -155,7 +219,8 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
       if (!g.labels.empty()) v["labels"] = g.labels;
       if (!g.taints.empty()) {
         json t = json::array();
-        for (const auto& x : g.taints) t.push_back({{"key", x.key}, {"value", x.value}, {"effect", x.effect}});
+        // EKS (and so Terraform's aws_eks_node_group) spells effects NO_SCHEDULE, ...
+        for (const auto& x : g.taints) t.push_back({{"key", x.key}, {"value", x.value}, {"effect", EksTaintEffect(x.effect)}});
         v["taints"] = t;
       }
       m.resources.push_back({"cloud.node_groups." + g.name, "cloud.node_groups", v});
@@ -247,6 +312,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       } else {
         ch.action = ChangeAction::kCreate;
         ch.desired = d.value;
+        InheritFromState(state, d.collection, ch.desired);
         std::string detail;
         if (d.collection == "cloud.node_groups") {
           detail = " (" + d.value["instance_types"][0].get<std::string>() + ", " +
@@ -376,6 +442,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       std::vector<FieldChange> drift;
       for (const auto& field : provider->ManagedFields(e.collection)) {
         const json* r = AtPath(*e.value, field);
+        // A field the state never recorded makes no claim, so it cannot have drifted.
+        if (r == nullptr) continue;
         const json* lv = AtPath(*l->second, field);
         if (Same(r, lv)) continue;
         FieldChange f;
