@@ -178,10 +178,10 @@ int RunDeploy(const Invocation& inv) {
   o.parallelism = c->parsed["parallelism"].as<int>();
   o.progress = ProgressLine;
   if (!c->parsed.count("auto-approve")) {
-    if (!::isatty(STDIN_FILENO)) {
-      return ReportError(Status::Usage("nic deploy needs --auto-approve when stdin is not a terminal"), c->format);
-    }
-    // Show the plan first, then ask, as terraform apply does.
+    // Show the plan first, then ask, as terraform apply does. Without a terminal (Nebari's
+    // subprocess call) nobody can answer: creations and in-place updates go ahead, anything
+    // that deletes or replaces needs --auto-approve, so nothing is destroyed by surprise.
+    const bool interactive = ::isatty(STDIN_FILENO);
     auto lock = c->state.manager->Lock("plan");
     if (!lock.ok()) return ReportError(lock.status(), c->format);
     auto doc = ReadState(*c);
@@ -189,17 +189,29 @@ int RunDeploy(const Invocation& inv) {
     auto plan = ComputePlan(BuildDesiredModel(*c->config).value(), doc.value(), provider.value().get(), o.plan);
     (void)c->state.manager->Unlock();
     if (!plan.ok()) return ReportError(plan.status(), c->format);
-    std::cerr << plan->ToText();
-    if (plan->change_count() == 0) {
-      std::cout << "Done. (0 changes)\n";
-      return 0;
-    }
-    std::cerr << "Apply these changes? Only 'yes' will be accepted: ";
-    std::string answer;
-    std::getline(std::cin, answer);
-    if (answer != "yes") {
-      std::cerr << "Deploy cancelled.\n";
-      return 1;
+    if (!interactive) {
+      Status destructive = Status::Refused("the plan deletes or replaces resources, which needs --auto-approve when nobody can confirm it");
+      bool any = false;
+      for (const auto& ch : plan->changes) {
+        if (ch.action == ChangeAction::kDelete || ch.action == ChangeAction::kReplace) {
+          destructive.WithSuggestion(ch.summary);
+          any = true;
+        }
+      }
+      if (any) return ReportError(destructive, c->format);
+    } else {
+      std::cerr << plan->ToText();
+      if (plan->change_count() == 0) {
+        std::cout << "Done. (0 changes)\n";
+        return 0;
+      }
+      std::cerr << "Apply these changes? Only 'yes' will be accepted: ";
+      std::string answer;
+      std::getline(std::cin, answer);
+      if (answer != "yes") {
+        std::cerr << "Deploy cancelled.\n";
+        return 1;
+      }
     }
   }
   auto start = std::chrono::steady_clock::now();
@@ -352,13 +364,23 @@ int RunStatus(const Invocation& inv) {
 int RunDestroy(const Invocation& inv) {
   cxxopts::Options options("nic destroy",
                            "Delete every resource the state records, in reverse dependency order, persisting after each.");
-  options.add_options()("auto-approve", "Do not ask")("include-imported", "Also delete resources imported from Terraform")(
+  options.add_options()("f,file", "nebari-config.yaml (checked against the state's project)", cxxopts::value<std::string>())(
+      "auto-approve", "Do not ask")("include-imported", "Also delete resources imported from Terraform")(
       "parallelism", "Cloud requests at once", cxxopts::value<int>()->default_value("10"));
   int rc = 0;
   auto c = Prepare(options, inv, false, &rc);
   if (!c) return rc;
   auto doc = ReadState(*c);
   if (!doc.ok()) return ReportError(doc.status(), c->format);
+  if (c->parsed.count("file")) {
+    auto loaded = LoadNebariConfig(c->parsed["file"].as<std::string>());
+    if (!loaded.ok()) return ReportError(loaded.ToStatus(), c->format);
+    if (loaded.config->project_name != doc->project_name || loaded.config->provider != doc->provider) {
+      return ReportError(Status::Refused("the config describes project " + loaded.config->project_name + " (" + loaded.config->provider +
+                                         ") but the state is for " + doc->project_name + " (" + doc->provider + ")"),
+                         c->format);
+    }
+  }
   if (!c->parsed.count("auto-approve")) {
     if (!::isatty(STDIN_FILENO)) return ReportError(Status::Usage("nic destroy needs --auto-approve when stdin is not a terminal"), c->format);
     std::cerr << "This deletes " << ListResources(doc.value()).size() << " resources of " << doc->project_name

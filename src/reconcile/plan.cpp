@@ -90,9 +90,12 @@ json Normalize(const json& v) {
     return out;
   }
   if (v.is_array()) {
-    json out = json::array();
-    for (const auto& e : v) out.push_back(Normalize(e));
-    return out;
+    // Compared as sets: clouds return subnet IDs, security groups, taints and rules in no
+    // fixed order (Terraform declares these attributes as sets for the same reason).
+    std::vector<json> items;
+    for (const auto& e : v) items.push_back(Normalize(e));
+    std::sort(items.begin(), items.end(), [](const json& a, const json& b) { return a.dump() < b.dump(); });
+    return json(items);
   }
   return v;
 }

@@ -24,7 +24,7 @@ class FileCloudProvider : public Provider {
   std::string Name() const override { return "filecloud"; }
   std::vector<std::string> Collections() const override { return {"cloud.vpc", "cloud.cluster", "cloud.node_groups"}; }
   std::vector<std::string> ManagedFields(const std::string& c) const override {
-    if (c == "cloud.node_groups") return {"instance_types", "scaling_config.min_size", "scaling_config.max_size", "labels", "taints", "disk_size"};
+    if (c == "cloud.node_groups") return {"instance_types", "scaling_config.min_size", "scaling_config.max_size", "labels", "taints", "disk_size", "subnet_ids"};
     if (c == "cloud.cluster") return {"version"};
     if (c == "cloud.vpc") return {"cidr"};
     return {};

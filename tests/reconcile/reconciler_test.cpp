@@ -256,6 +256,30 @@ TEST(Drift, DetectAcceptAndFix) {
   EXPECT_EQ(FixDrift(m, w.cloud, {}, &fixed).code(), ErrorCode::kRefused);
 }
 
+TEST(Drift, RepresentationDifferencesAreNotDrift) {
+  World w;
+  w.Seed();
+  // The state says what Terraform recorded; the cloud answers with another order, another
+  // spelling of the same JSON policy, and empty fields the state leaves out.
+  StateDocument s = w.State();
+  json* g = FindResource(s, "cloud.node_groups.general");
+  (*g)["subnet_ids"] = {"subnet-a", "subnet-b"};
+  (*g)["labels"] = {{"role", "general"}};
+  ASSERT_TRUE(w.manager->Lock("t").ok());
+  ASSERT_TRUE(w.manager->Read().ok());
+  ASSERT_TRUE(w.manager->Persist(s, "t").ok());
+  ASSERT_TRUE(w.manager->Unlock().ok());
+  json live = w.cloud.Get("cloud.node_groups", "general");
+  live["subnet_ids"] = {"subnet-b", "subnet-a"};
+  live["labels"] = {{"role", "general"}};
+  live["taints"] = json::array();
+  w.cloud.Put("cloud.node_groups", live);
+  EXPECT_FALSE(DetectDrift(w.State(), w.cloud)->has_drift());
+  live["subnet_ids"] = {"subnet-b", "subnet-c"};
+  w.cloud.Put("cloud.node_groups", live);
+  EXPECT_TRUE(DetectDrift(w.State(), w.cloud)->has_drift());
+}
+
 TEST(Drift, DeletedOutsideAndOrphans) {
   World w;
   w.Seed();
