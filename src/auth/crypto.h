@@ -1,0 +1,24 @@
+// Internal crypto helpers over OpenSSL for the signers (not part of the public API).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "nic/status.h"
+
+namespace nic::crypto {
+
+std::string Sha256(std::string_view data);                           // raw 32 bytes
+std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
+std::string Md5(std::string_view data);                              // raw 16 bytes
+std::string HexEncode(std::string_view raw);                         // lower-case
+std::string Base64Encode(std::string_view raw);
+Result<std::string> Base64Decode(std::string_view text);
+std::string Base64UrlEncode(std::string_view raw);  // no padding (JWT)
+Result<std::string> Base64UrlDecode(std::string_view text);
+// RSASSA-PKCS1-v1_5 with SHA-256 using a PEM private key (PKCS#8 or PKCS#1).
+Result<std::string> RsaSha256Sign(std::string_view pem_private_key, std::string_view data);
+// Verifies an RS256 signature with a PEM public key or certificate; for tests.
+Result<bool> RsaSha256Verify(std::string_view pem_public_key, std::string_view data, std::string_view signature);
+
+}  // namespace nic::crypto
