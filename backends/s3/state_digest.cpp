@@ -1,0 +1,38 @@
+#include "backends/s3/state_digest.h"
+
+#include "backends/s3/dynamo_lock.h"
+
+namespace nic::s3 {
+
+StateDigest::StateDigest(const AwsContext* ctx, std::string table, std::string item_id)
+    : ctx_(ctx), table_(std::move(table)), item_id_(std::move(item_id)) {}
+
+Result<std::string> StateDigest::Get() {
+  const Target target{"dynamodb", "the digest item " + item_id_ + " in DynamoDB table " + table_, "", table_};
+  nlohmann::json body = {{"TableName", table_}, {"Key", {{"LockID", {{"S", item_id_}}}}}, {"ConsistentRead", true}};
+  http::Request req = DynamoRequest(*ctx_, "GetItem", body);
+  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
+  if (!resp.ok()) return Failure(*ctx_, req, resp, target, "reading the state digest");
+  bool present = false;
+  return ItemString(resp.body, "Digest", &present).value_or("");
+}
+
+Status StateDigest::Put(const std::string& md5_hex) {
+  const Target target{"dynamodb", "the digest item " + item_id_ + " in DynamoDB table " + table_, "", table_};
+  nlohmann::json body = {{"TableName", table_}, {"Item", {{"LockID", {{"S", item_id_}}}, {"Digest", {{"S", md5_hex}}}}}};
+  http::Request req = DynamoRequest(*ctx_, "PutItem", body);
+  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
+  if (!resp.ok()) return Failure(*ctx_, req, resp, target, "updating the state digest");
+  return Status::OK();
+}
+
+Status StateDigest::Remove() {
+  const Target target{"dynamodb", "the digest item " + item_id_ + " in DynamoDB table " + table_, "", table_};
+  nlohmann::json body = {{"TableName", table_}, {"Key", {{"LockID", {{"S", item_id_}}}}}};
+  http::Request req = DynamoRequest(*ctx_, "DeleteItem", body);
+  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
+  if (!resp.ok()) return Failure(*ctx_, req, resp, target, "removing the state digest");
+  return Status::OK();
+}
+
+}  // namespace nic::s3

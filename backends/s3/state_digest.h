@@ -1,0 +1,38 @@
+// The state digest item Terraform keeps in the lock table next to the lock:
+//
+//   LockID = "<bucket>/<key>-md5", Digest = hex MD5 of the state bytes
+//
+// Terraform added it when S3 reads were eventually consistent (hashicorp/terraform#14746): a
+// reader that sees an object whose MD5 differs from the digest waits for S3 to catch up. NIC
+// keeps it current after every write so that Terraform and NIC can share a bucket and table,
+// and checks it on read the same way.
+#pragma once
+
+#include <string>
+
+#include "backends/s3/aws_calls.h"
+#include "nic/status.h"
+
+namespace nic::s3 {
+
+class StateDigest {
+ public:
+  StateDigest(const AwsContext* ctx, std::string table, std::string item_id);
+  StateDigest(const StateDigest&) = delete;
+  StateDigest& operator=(const StateDigest&) = delete;
+
+  // The recorded digest; "" when there is no item (or no Digest), which accepts any state.
+  Result<std::string> Get();
+  Status Put(const std::string& md5_hex);
+  Status Remove();
+
+  const std::string& item_id() const { return item_id_; }
+  const std::string& table() const { return table_; }
+
+ private:
+  const AwsContext* ctx_;
+  std::string table_;
+  std::string item_id_;
+};
+
+}  // namespace nic::s3
