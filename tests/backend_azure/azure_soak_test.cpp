@@ -1,0 +1,158 @@
+// Contention soak: 8 processes x 25 lock/read/modify/write/unlock cycles through StateManager
+// against one Azurite. No update may be lost, no two holders may overlap, every version must be
+// in history, and the lease must be free at the end.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "nic/env.h"
+#include "nic/history.h"
+#include "nic/state_manager.h"
+#include "tests/backend_azure/azure_test_env.h"
+#include "tests/support/test_util.h"
+
+namespace nic {
+namespace {
+
+Status Append(const std::string& path, const std::string& line) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("journal");
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  return ok ? Status::OK() : Status::IOError("journal write");
+}
+
+Status Cycle(const std::string& container, const std::string& history_path, const std::string& journal, int64_t* requests) {
+  std::shared_ptr<aztest::CountingTransport> counter;
+  auto backend = aztest::OpenCounted(aztest::Config(container), &counter);
+  NIC_ASSIGN_OR_RETURN(auto history, HistoryDb::Open(history_path));
+  StateManagerOptions opts;
+  opts.lock_timeout_micros = 60LL * 1000000;
+  opts.history = history.get();
+  Status result;
+  {
+    StateManager mgr(backend.get(), opts);
+    result = [&]() -> Status {
+      NIC_ASSIGN_OR_RETURN(std::string id, mgr.Lock("soak cycle"));
+      const std::string pid = std::to_string(::getpid());
+      NIC_RETURN_IF_ERROR(Append(journal, "B " + pid + "\n"));
+      NIC_ASSIGN_OR_RETURN(std::optional<StateDocument> cur, mgr.Read());
+      if (!cur) return Status::Internal("the seeded state vanished");
+      StateDocument doc = *cur;
+      doc.metadata.deploy_count += 1;  // the counter whose increments must never be lost
+      Status st = mgr.Persist(doc, "soak cycle");
+      NIC_RETURN_IF_ERROR(Append(journal, "E " + pid + "\n"));
+      NIC_RETURN_IF_ERROR(st);
+      return mgr.Unlock();
+    }();
+  }
+  *requests += counter->count();
+  return result;
+}
+
+TEST(AzurermContention, EightProcessesTwentyFiveCyclesNoLostUpdate) {
+  constexpr int kProcs = 8, kCycles = 25;
+  testing::TempDir dir;
+  const std::string hist = dir.File("history.db"), journal = dir.File("journal"), counts = dir.File("counts");
+  const std::string container = aztest::NewContainer();
+
+  // Seed: serial 1 with deploy_count 1, so deploy_count == serial holds throughout.
+  uint64_t initial_serial = 0;
+  {
+    auto backend = aztest::Open(container);
+    auto history = HistoryDb::Open(hist);
+    ASSERT_TRUE(history.ok());
+    StateManagerOptions opts;
+    opts.history = history->get();
+    StateManager m(backend.get(), opts);
+    ASSERT_TRUE(m.Lock("seed").ok());
+    StateDocument d = StateDocument::NewEmpty("azure", "soak", "westeurope", Env::Default()->NowMicros());
+    d.metadata.deploy_count = 1;
+    ASSERT_TRUE(m.Persist(d, "seed").ok());
+    initial_serial = d.serial;
+    ASSERT_TRUE(m.Unlock().ok());
+  }
+
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int ok = 0;
+      int64_t requests = 0;
+      for (int c = 0; c < kCycles; ++c) {
+        Status st = Cycle(container, hist, journal, &requests);
+        if (st.ok()) {
+          ++ok;
+        } else {
+          std::fprintf(stderr, "[pid %d] cycle %d failed: %s\n", ::getpid(), c, st.ToString().c_str());
+        }
+      }
+      (void)Append(counts, std::to_string(requests) + "\n");
+      std::fflush(stderr);
+      _exit(ok);  // the number of successful cycles (0..25); _exit: the parent owns Azurite
+    }
+    kids.push_back(pid);
+  }
+  int successes = 0;
+  for (pid_t k : kids) {
+    int status = 0;
+    ::waitpid(k, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "a soak process died";
+    successes += WEXITSTATUS(status);
+  }
+  int64_t requests = 0;
+  {
+    std::istringstream in(testing::ReadFileOrDie(counts));
+    int64_t n = 0;
+    while (in >> n) requests += n;
+  }
+
+  // No two holders overlapped: every B is followed by the E of the same process.
+  std::istringstream in(testing::ReadFileOrDie(journal));
+  std::string kind, pid, kind2, pid2;
+  int pairs = 0;
+  while (in >> kind >> pid) {
+    ASSERT_EQ(kind, "B");
+    ASSERT_TRUE(static_cast<bool>(in >> kind2 >> pid2));
+    ASSERT_EQ(kind2, "E");
+    ASSERT_EQ(pid, pid2) << "two lock holders overlapped";
+    ++pairs;
+  }
+
+  auto backend = aztest::Open(container);
+  auto blob = backend->ReadState();
+  ASSERT_TRUE(blob.ok() && blob->exists);
+  auto doc = ParseStateDocument(blob->bytes, backend->Location());
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_EQ(successes, kProcs * kCycles) << "with a 60 s lock timeout every cycle should get its turn";
+  EXPECT_EQ(pairs, successes);
+  EXPECT_EQ(doc->serial, initial_serial + static_cast<uint64_t>(successes));
+  EXPECT_EQ(doc->metadata.deploy_count, static_cast<int64_t>(doc->serial)) << "an update was lost";
+  auto props = backend->client().GetProperties(backend->key());
+  ASSERT_TRUE(props.ok());
+  EXPECT_NE(props->lease_state, "leased") << "the lease was left behind";
+  EXPECT_EQ(props->metadata.count("terraformlockid"), 0u) << "a lock record was left behind";
+
+  auto h = HistoryDb::Open(hist);
+  ASSERT_TRUE(h.ok());
+  auto versions = h.value()->ListVersions(doc->lineage, 10000);
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), doc->serial);
+  for (size_t i = 0; i < versions->size(); ++i) {
+    EXPECT_EQ((*versions)[i].serial, static_cast<int64_t>(doc->serial - i)) << "history misses a version";
+  }
+  auto top = h.value()->GetVersion(doc->lineage, static_cast<int64_t>(doc->serial));
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(top->document, blob->bytes);
+  std::printf("azurerm soak: %d processes x %d cycles, %d succeeded, %d exclusive holds, final serial %llu, "
+              "%lld blob requests (%.2f per successful cycle, including lock polling while contended)\n",
+              kProcs, kCycles, successes, pairs, static_cast<unsigned long long>(doc->serial), static_cast<long long>(requests),
+              successes ? static_cast<double>(requests) / successes : 0.0);
+}
+
+}  // namespace
+}  // namespace nic
