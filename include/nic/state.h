@@ -78,7 +78,9 @@ Status ValidateStateDocument(const StateDocument& doc, const std::string& source
 //                                                kubernetes.namespaces.dev,
 //                                                kubernetes.service_accounts.dev/default
 // The key of an array element is "<namespace>/<name>" when it has both, else "name", else "id".
-// Arrays of plain values (instance_types) or of keyless objects (role rules) are attributes.
+// Arrays of plain values (instance_types) or of keyless objects (role rules) are attributes, and
+// so is every array inside a collection element (a binding's subjects, a security group's
+// rules): nested collections exist only inside singletons (cloud.vpc.subnets).
 struct ResourceEntry {
   std::string address;
   std::string collection;  // "cloud.node_groups", "cloud.vpc" for a singleton

@@ -9,13 +9,25 @@
 #include "nic/version.h"
 #include "src/cli/cli.h"
 #include "src/cli/cmd_import.h"
+#include "src/cli/cmd_reconcile.h"
 #include "src/cli/cmd_state.h"
+#include "src/cli/cmd_validate.h"
 
 namespace nic::cli {
 namespace {
 
 // One row per command. Keep "nic --help" readable: group by workflow.
 const CommandSpec kCommands[] = {
+    {"validate", "Check nebari-config.yaml offline (add --state to check immutable fields)", RunValidate},
+    {"import", "Import Terraform stages 02/03: nic import --from-terraform ...", RunImport},
+    {"plan", "Show what deploy would change (config x state x live)", RunPlan},
+    {"deploy", "Apply the config: per-change state persistence, crash-safe journal", RunDeploy},
+    {"drift detect", "Report differences between the state and live resources", RunDriftDetect},
+    {"drift diff", "Field-level detail of the drift", RunDriftDiff},
+    {"drift accept", "Accept live values into the state", RunDriftAccept},
+    {"drift fix", "Restore live resources to the recorded state", RunDriftFix},
+    {"status", "Health of the managed infrastructure", RunStatus},
+    {"destroy", "Delete what the state records (imported resources protected)", RunDestroy},
     {"state show", "Show the state (or one resource, or a past serial)", RunStateShow},
     {"state pull", "Print the raw state document to stdout", RunStatePull},
     {"state push", "Replace the state with a document (lineage/serial checked)", RunStatePush},
@@ -23,7 +35,7 @@ const CommandSpec kCommands[] = {
     {"state history", "List the versions recorded in the history database", RunStateHistory},
     {"state rollback", "Write an earlier version back as a new serial", RunStateRollback},
     {"state unlock", "Force-unlock the state: nic state unlock --force LOCK_ID", RunStateUnlock},
-    {"import", "Import Terraform stages 02/03: nic import --from-terraform ...", RunImport},
+    {"state migrate", "Copy the state to another backend (both locked, verified)", RunStateMigrate},
 };
 
 void PrintHelp() {

@@ -169,8 +169,9 @@ Status CheckSection(const Checker& c, const std::string& path, const json& obj, 
         if (!seen.insert(*key).second) {
           return c.Fail(ep, "duplicate resource \"" + *key + "\" (each resource may appear only once)");
         }
+        // Arrays inside a collection element (a binding's subjects, a security group's rules)
+        // are attributes of that resource, not resources of their own.
         NIC_RETURN_IF_ERROR(CheckResourceFields(c, ep, v[i]));
-        NIC_RETURN_IF_ERROR(CheckSection(c, ep, v[i], false));
       }
     } else if (top && !v.is_null()) {
       return c.Expect(p, v, "an object or an array of resources");
@@ -458,7 +459,8 @@ Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::stri
   return d;
 }
 
-// ---- Addresses -----------------------------------------------------------------------------
+// ---- Addresses ----- (nested collections exist only inside singletons: cloud.vpc.subnets)
+// -----------------------------------------------------------------------------
 
 namespace {
 
@@ -473,7 +475,6 @@ void Walk(const json& node, const std::string& prefix, bool top, std::vector<Res
       for (const auto& e : v) {
         std::string key = *ElementKey(e);
         out->push_back({path + "." + key, path, key, &e});
-        Walk(e, path + "." + key, false, out);
       }
     }
   }

@@ -74,6 +74,26 @@ Status ResolveOpenIntents(StateManager& m, Journal& journal, Provider& p, StateD
   return Status::OK();
 }
 
+// {"scaling_config": {"max_size": 10}} from the field changes of a plan entry.
+json Delta(const std::vector<FieldChange>& fields, bool use_recorded = false) {
+  json out = json::object();
+  for (const auto& f : fields) {
+    json* cur = &out;
+    size_t start = 0;
+    while (true) {
+      auto dot = f.field.find('.', start);
+      std::string part = f.field.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (dot == std::string::npos) {
+        (*cur)[part] = use_recorded ? f.recorded : f.desired;
+        break;
+      }
+      cur = &(*cur)[part];
+      start = dot + 1;
+    }
+  }
+  return out;
+}
+
 struct ApplyContext {
   StateManager* manager;
   Journal* journal;
@@ -107,7 +127,9 @@ AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const Progres
       result = ctx.provider->Create(ch.collection, ch.desired, token);
       break;
     case ChangeAction::kUpdate:
-      result = ctx.provider->Update(ch.collection, ch.live.is_null() ? ch.recorded : ch.live, ch.desired);
+      // Only the fields that differ: a provider changes what the desired JSON names, and
+      // re-sending unchanged fields (tags, say) would turn into needless write calls.
+      result = ctx.provider->Update(ch.collection, ch.live.is_null() ? ch.recorded : ch.live, Delta(ch.fields));
       break;
     case ChangeAction::kReplace: {
       Status st = ctx.provider->Delete(ch.collection, ch.recorded);
@@ -447,24 +469,7 @@ Status FixDrift(StateManager& m, Provider& p, const std::vector<std::string>& ad
       }
     }
     // Desired = the recorded values of the drifted fields only.
-    json desired = json::object();
-    for (const auto& f : n.fields) {
-      json* cur_node = &desired;
-      size_t start = 0;
-      while (true) {
-        auto dot = f.field.find('.', start);
-        std::string part = f.field.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        if (dot == std::string::npos) {
-          (*cur_node)[part] = f.recorded;
-          break;
-        }
-        cur_node = &(*cur_node)[part];
-        start = dot + 1;
-      }
-    }
-    json full = n.live;
-    full.merge_patch(desired);
-    NIC_ASSIGN_OR_RETURN(json after, p.Update(collection, n.live, full));
+    NIC_ASSIGN_OR_RETURN(json after, p.Update(collection, n.live, Delta(n.fields, /*use_recorded=*/true)));
     NIC_RETURN_IF_ERROR(PutResource(doc, n.address, MergeIntoState(after, rec)));
     NIC_RETURN_IF_ERROR(m.Persist(doc, "drift fix " + n.address));
     fixed->push_back(n.address);

@@ -210,3 +210,23 @@ TEST(Duration, ParsesTerraformStyle) {
 
 }  // namespace
 }  // namespace nic
+
+namespace nic {
+namespace {
+
+TEST(StateDocument, ArraysInsideCollectionElementsAreAttributes) {
+  StateDocument d = StateDocument::NewEmpty("aws", "demo", "us-west-2", Env::Default()->NowMicros());
+  // Two subjects with the same name and namespace but different kinds are legal in Kubernetes.
+  d.kubernetes["role_bindings"] = json::array({{{"name", "b"}, {"namespace", "dev"},
+                                                {"subjects", json::array({{{"kind", "User"}, {"name", "x"}, {"namespace", "dev"}},
+                                                                          {{"kind", "ServiceAccount"}, {"name", "x"}, {"namespace", "dev"}}})}}});
+  EXPECT_TRUE(ValidateStateDocument(d, "mem").ok());
+  auto all = ListResources(d);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].address, "kubernetes.role_bindings.dev/b");
+  auto back = ParseStateDocument(SerializeStateDocument(d), "mem");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+}
+
+}  // namespace
+}  // namespace nic
