@@ -72,8 +72,12 @@ run nic deploy -f "$CONFIG" --state "$STATE" --outputs "$WORK/outputs.json" --au
 run nic deploy -f "$CONFIG" --state "$STATE" --outputs "$WORK/outputs.json" --auto-approve
 
 step "4. Someone changes the 'general' node group's scaling outside NIC"
-run aws eks update-nodegroup-config --cluster-name nicdemo-dev --nodegroup-name general \
-  --scaling-config minSize=1,maxSize=8,desiredSize=1 --query 'update.status' --output text
+if command -v aws >/dev/null 2>&1; then
+  run aws eks update-nodegroup-config --cluster-name nicdemo-dev --nodegroup-name general \
+    --scaling-config minSize=1,maxSize=8,desiredSize=1 --query 'update.status' --output text
+else  # no AWS CLI on this machine: the same call through boto3
+  run python3 -c 'import boto3,os; print(boto3.client("eks", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).update_nodegroup_config(clusterName="nicdemo-dev", nodegroupName="general", scalingConfig={"minSize":1,"maxSize":8,"desiredSize":1})["update"]["status"])'
+fi
 set +e
 run nic drift detect --state "$STATE" --detailed-exitcode
 rc=$?
@@ -81,8 +85,7 @@ set -e
 [[ $rc -eq 2 ]] || { echo "expected drift (exit 2), got $rc" >&2; exit 1; }
 run nic drift fix --state "$STATE"
 run nic drift detect --state "$STATE" --detailed-exitcode
-run aws eks describe-nodegroup --cluster-name nicdemo-dev --nodegroup-name general \
-  --query 'nodegroup.scalingConfig' --output json
+run python3 -c 'import boto3,json,os; print(json.dumps(boto3.client("eks", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).describe_nodegroup(clusterName="nicdemo-dev", nodegroupName="general")["nodegroup"]["scalingConfig"]))'
 
 step "5. Where everything is"
 run nic state history --state "$STATE"
