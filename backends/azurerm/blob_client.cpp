@@ -1,5 +1,7 @@
 #include "backends/azurerm/blob_client.h"
 
+#include "nic/crypto.h"
+
 #include <openssl/evp.h>
 
 #include <cctype>
@@ -54,73 +56,15 @@ std::string AzureCode(const Status& status) {
   return it == status.details().end() ? std::string() : it->second;
 }
 
-std::string Base64Encode(std::string_view data) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8) | static_cast<uint8_t>(data[i + 2]);
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i + 1 == data.size()) {
-    uint32_t v = static_cast<uint8_t>(data[i]) << 16;
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
+std::string Base64Encode(std::string_view data) { return crypto::Base64Encode(data); }
+
+std::optional<std::string> Base64Decode(std::string_view text) { 
+  auto r = crypto::Base64Decode(text);
+  if (!r.ok()) return std::nullopt;
+  return r.value();
 }
 
-std::optional<std::string> Base64Decode(std::string_view text) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t pad = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '=') {
-      if (i + 2 < text.size()) return std::nullopt;
-      ++pad;
-      continue;
-    }
-    if (pad) return std::nullopt;
-    int v = val(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
-std::string Md5Base64(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
-  return Base64Encode(std::string_view(reinterpret_cast<const char*>(md), len));
-}
+std::string Md5Base64(std::string_view data) { return crypto::Base64Encode(crypto::Md5(data)); }
 
 BlobClient::BlobClient(ClientOptions options) : options_(std::move(options)) {
   while (!options_.endpoint.empty() && options_.endpoint.back() == '/') options_.endpoint.pop_back();

@@ -11,24 +11,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "nic/crypto.h"
 #include "nic/env.h"
 #include "nic/log.h"
 
 namespace nic {
 namespace {
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 std::string ReadFd(int fd) {
   std::string out;
@@ -119,7 +108,7 @@ Result<StateBlob> LocalBackend::ReadState() {
   }
   NIC_ASSIGN_OR_RETURN(blob.bytes, env_->ReadFile(path_));
   blob.exists = true;
-  blob.version_token = Sha256Hex(blob.bytes);
+  blob.version_token = crypto::Sha256Hex(blob.bytes);
   return blob;
 }
 
@@ -135,13 +124,13 @@ Result<std::string> LocalBackend::WriteState(std::string_view bytes, const Write
     if (want.empty() && exists) {
       return Status::Conflict("the state at " + path_ + " was created by another writer after it was read");
     }
-    if (!want.empty() && (!exists || Sha256Hex(current.value()) != want)) {
+    if (!want.empty() && (!exists || crypto::Sha256Hex(current.value()) != want)) {
       return Status::Conflict("the state at " + path_ + " changed since it was read; refusing to overwrite the newer version");
     }
   }
   if (exists) NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(path_ + ".backup", current.value()));
   NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(path_, bytes));
-  return Sha256Hex(bytes);
+  return crypto::Sha256Hex(bytes);
 }
 
 Status LocalBackend::Lock(const LockInfo& info) {

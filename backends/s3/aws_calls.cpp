@@ -1,5 +1,7 @@
 #include "backends/s3/aws_calls.h"
 
+#include "nic/crypto.h"
+
 #include <openssl/evp.h>
 
 #include "nic/aws_error.h"
@@ -34,16 +36,6 @@ std::string BucketRegionFrom(const http::Response& resp) {
   return "";
 }
 
-std::string Hex(const unsigned char* p, unsigned int n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string AwsCode(const http::Response& response) {
@@ -51,12 +43,7 @@ std::string AwsCode(const http::Response& response) {
   return aws::ParseError(response).code;
 }
 
-std::string Md5Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
-  return Hex(md, len);
-}
+std::string Md5Hex(std::string_view data) { return crypto::Md5Hex(data); }
 
 std::string Md5Base64(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];

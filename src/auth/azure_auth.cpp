@@ -10,7 +10,7 @@
 
 #include "nic/retry.h"
 #include "nic/xml.h"
-#include "src/auth/crypto.h"
+#include "nic/crypto.h"
 
 namespace nic::azure {
 namespace {

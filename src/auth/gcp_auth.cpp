@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "nic/retry.h"
-#include "src/auth/crypto.h"
+#include "nic/crypto.h"
 
 namespace nic::gcp {
 namespace {

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "nic/aws_auth.h"
-#include "src/auth/crypto.h"
+#include "nic/crypto.h"
 
 namespace nic::aws {
 namespace {

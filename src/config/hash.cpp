@@ -5,6 +5,7 @@
 #include <string>
 
 #include "nic/config.h"
+#include "nic/crypto.h"
 
 namespace nic {
 
@@ -28,30 +29,12 @@ nlohmann::json NodeGroupJson(const NodeGroup& g) {
           {"extra", g.extra}};
 }
 
-std::string Sha256Hex(const std::string& data) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
-    return "";
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
-}
 
 // The registry secret must not appear in a model that is printed and stored, yet changing it
 // must change the hash: keep its digest instead of the value.
 nlohmann::json RedactSecret(nlohmann::json reg) {
   if (reg.is_object() && reg.contains("secret_access_key") && reg["secret_access_key"].is_string()) {
-    reg["secret_access_key"] = "sha256:" + Sha256Hex(reg["secret_access_key"].get<std::string>());
+    reg["secret_access_key"] = "sha256:" + crypto::Sha256Hex(reg["secret_access_key"].get<std::string>());
   }
   return reg;
 }
@@ -64,7 +47,7 @@ nlohmann::json RedactBackendConfig(const std::map<std::string, std::string>& con
     bool secret = k.find("secret") != std::string::npos || k.find("token") != std::string::npos ||
                   k.find("password") != std::string::npos || k == "access_key" ||
                   k == "client_certificate_password";
-    out[k] = secret ? "sha256:" + Sha256Hex(v) : v;
+    out[k] = secret ? "sha256:" + crypto::Sha256Hex(v) : v;
   }
   return out;
 }
@@ -96,7 +79,7 @@ nlohmann::json CanonicalConfigModel(const NebariConfig& c) {
 std::string ConfigHash(const NebariConfig& config) {
   // nlohmann::json objects are ordered maps, so dump() is already canonical: sorted keys, no
   // whitespace, and node groups are sorted by name in the model.
-  return "sha256:" + Sha256Hex(CanonicalConfigModel(config).dump());
+  return "sha256:" + crypto::Sha256Hex(CanonicalConfigModel(config).dump());
 }
 
 }  // namespace nic

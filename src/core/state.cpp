@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "nic/crypto.h"
 #include "nic/env.h"
 #include "nic/lock.h"
 #include "nic/version.h"
@@ -21,19 +22,6 @@ namespace {
 
 constexpr const char* kProviders[] = {"aws", "gcp", "azure", "local", "existing"};
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 // Converts a byte offset to "line L, column C" for parse errors.
 std::string LineCol(std::string_view text, size_t byte) {
@@ -272,12 +260,12 @@ StateDocument StateDocument::NewEmpty(std::string provider, std::string project_
 }
 
 std::string ComputeStateChecksum(const StateDocument& doc) {
-  return "sha256:" + Sha256Hex(ToOrderedJson(doc, false).dump(2));
+  return "sha256:" + crypto::Sha256Hex(ToOrderedJson(doc, false).dump(2));
 }
 
 std::string SerializeStateDocument(const StateDocument& doc) {
   ojson j = ToOrderedJson(doc, false);
-  j["checksum"] = "sha256:" + Sha256Hex(j.dump(2));
+  j["checksum"] = "sha256:" + crypto::Sha256Hex(j.dump(2));
   return j.dump(2) + "\n";
 }
 

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "nic/crypto.h"
 #include "nic/env.h"
 #include "nic/log.h"
 #include "nic/version.h"
@@ -11,18 +12,6 @@
 namespace nic {
 namespace {
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -100,7 +89,7 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
       HistoryVersion v;
       v.serial = static_cast<int64_t>(doc->serial);
       v.lineage = doc->lineage;
-      v.sha256 = Sha256Hex(blob.bytes);
+      v.sha256 = crypto::Sha256Hex(blob.bytes);
       v.created_at = doc->metadata.updated_at;
       v.operation = "recorded on read";
       v.who = "unknown";
@@ -193,7 +182,7 @@ Status StateManager::RecordHistory(const std::string& bytes, const StateDocument
   HistoryVersion v;
   v.serial = static_cast<int64_t>(doc.serial);
   v.lineage = doc.lineage;
-  v.sha256 = Sha256Hex(bytes);
+  v.sha256 = crypto::Sha256Hex(bytes);
   v.created_at = doc.metadata.updated_at;
   v.operation = operation;
   v.who = held_ ? held_->who : env_->WhoAmI();

@@ -1,4 +1,4 @@
-#include "src/auth/crypto.h"
+#include "nic/crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -128,5 +128,8 @@ Result<bool> RsaSha256Verify(std::string_view pem, std::string_view data, std::s
                             reinterpret_cast<const unsigned char*>(data.data()), data.size());
   return rc == 1;
 }
+
+std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
+std::string Md5Hex(std::string_view data) { return HexEncode(Md5(data)); }
 
 }  // namespace nic::crypto

@@ -1,4 +1,5 @@
-// Internal crypto helpers over OpenSSL for the signers (not part of the public API).
+// Digests, HMAC, base64 and RSA signatures over OpenSSL: the one place NIC hashes or encodes
+// bytes (state checksums, history digests, request signing, Content-MD5, lock records).
 #pragma once
 
 #include <string>
@@ -12,6 +13,8 @@ std::string Sha256(std::string_view data);                           // raw 32 b
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string Md5(std::string_view data);                              // raw 16 bytes
 std::string HexEncode(std::string_view raw);                         // lower-case
+std::string Sha256Hex(std::string_view data);                        // hex of Sha256
+std::string Md5Hex(std::string_view data);                           // hex of Md5
 std::string Base64Encode(std::string_view raw);
 Result<std::string> Base64Decode(std::string_view text);
 std::string Base64UrlEncode(std::string_view raw);  // no padding (JWT)
