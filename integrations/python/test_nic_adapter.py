@@ -67,6 +67,17 @@ class AdapterTest(unittest.TestCase):
         with open(os.path.join(ROOT, "schemas", name)) as f:
             return json.load(f)
 
+    def check(self, document, name):
+        """Validates a real nic output against schemas/<name>, resolving refs between schemas."""
+        from referencing import Registry, Resource
+        base = "https://nebari.dev/schemas/nic/"
+        registry = Registry()
+        for f in os.listdir(os.path.join(ROOT, "schemas")):
+            if f.endswith(".schema.json"):
+                registry = registry.with_resource(base + f, Resource.from_contents(self.schema(f)))
+        validator = jsonschema.Draft202012Validator(self.schema(name), registry=registry)
+        validator.validate(document)
+
     def test_journey_through_the_adapter(self):
         out = os.path.join(self.tmp, "stage02")
         os.makedirs(out)
@@ -77,14 +88,17 @@ class AdapterTest(unittest.TestCase):
                                              os.path.join(self.tf, "03-kubernetes-initialize.tfstate"), out)
         self.assertTrue(imp["success"])
         self.assertEqual(imp["resource_count"], 18)
-        jsonschema.validate(json.load(open(os.path.join(out, "outputs.json"))), self.schema("outputs.schema.json"))
+        with open(os.path.join(out, "outputs.json")) as f:
+            jsonschema.validate(json.load(f), self.schema("outputs.schema.json"))
         state = os.path.join(out, "nic-state.json")
         plan = self.nic.plan(cfg, state)
         self.assertEqual(plan["change_count"], 0)
+        self.check(plan, "plan.schema.json")
         with self.assertLogs("nic", level="INFO") as logs:  # progress arrives through stderr
             dep = self.nic.deploy(cfg, out)
         self.assertTrue(any("Refreshed" in m for m in logs.output), logs.output)
         self.assertTrue(dep["success"])
+        self.check(dep, "deploy-result.schema.json")
         self.assertEqual(dep["changes_applied"], 0)
         # Without a terminal and without auto-approve: non-destructive plans go ahead, a plan
         # that would delete something is refused and nothing is touched.
@@ -102,9 +116,11 @@ class AdapterTest(unittest.TestCase):
         self.assertEqual(self.nic.plan(cfg, state)["change_count"], 0)
         st = self.nic.status(state)
         self.assertTrue(st["healthy"], st)
+        self.check(st, "status.schema.json")
         self.assertEqual(st["resource_count"], 18)
         drift = self.nic.drift_detect(state)
         self.assertFalse(drift["has_drift"])
+        self.check(drift, "drift-report.schema.json")
 
         # A held lock: NICLockedError with the holder in the error object.
         lock_holder = subprocess.Popen(
@@ -120,9 +136,24 @@ class AdapterTest(unittest.TestCase):
             self.assertEqual(ctx.exception.code, "LOCK_HELD")
             self.assertEqual(ctx.exception.error["details"]["lock_id"], "11111111-2222-4333-8444-555555555555")
             self.assertTrue(any("unlock --force" in s for s in ctx.exception.recovery_suggestions))
+            self.check(ctx.exception.details, "error.schema.json")
         finally:
             lock_holder.kill()
             lock_holder.wait()
+
+        # Drift made outside NIC: the report names the field, and matches its schema.
+        import boto3
+        boto3.client("eks", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-west-2",
+                     aws_access_key_id="testing", aws_secret_access_key="testing").update_nodegroup_config(
+            clusterName="nicdemo-dev", nodegroupName="user", scalingConfig={"minSize": 0, "maxSize": 3, "desiredSize": 0})
+        drift = self.nic.drift_detect(state)
+        self.assertTrue(drift["has_drift"])
+        self.assertEqual(drift["summary"]["drifted_resources"], 1)
+        self.assertEqual(drift["cloud"]["node_groups"]["user"]["actual_value"]["max_size"], 3)
+        self.check(drift, "drift-report.schema.json")
+        st = self.nic.status(state)
+        self.assertFalse(st["healthy"])
+        self.check(st, "status.schema.json")
 
     def test_failures_map_to_exceptions(self):
         bad = os.path.join(self.tmp, "bad.yaml")
@@ -134,6 +165,7 @@ class AdapterTest(unittest.TestCase):
         with self.assertRaises(NICValidationError) as ctx:
             self.nic.deploy(bad, self.tmp)
         self.assertEqual(ctx.exception.exit_code, 5)
+        self.check(ctx.exception.details, "error.schema.json")
         truncated = os.path.join(self.tmp, "truncated.tfstate")
         with open(truncated, "w") as f:
             f.write('{"version": 4, "resources": [')
