@@ -119,7 +119,9 @@ class NICAdapter:
 
     def import_from_terraform(self, config_path: str, terraform_state_02: str,
                               terraform_state_03: Optional[str], output_dir: str,
-                              strict: bool = False) -> Dict[str, Any]:
+                              strict: bool = False, verify_live: bool = False, force: bool = False) -> Dict[str, Any]:
+        """The import report (resource_count, ...). With verify_live, report["verification"] says
+        which imported resources are missing or differ live (exit 2 is a result, not an error)."""
         out = Path(output_dir)
         args = ["import", "--from-terraform", "--config", config_path,
                 "--terraform-state-02", terraform_state_02,
@@ -128,8 +130,12 @@ class NICAdapter:
             args += ["--terraform-state-03", terraform_state_03]
         if strict:
             args.append("--strict")
+        if verify_live:
+            args.append("--verify-live")
+        if force:
+            args.append("--force")
         try:
-            return self._run(args)
+            return self._run(args, ok_codes=(EXIT_OK, EXIT_CHANGES) if verify_live else (EXIT_OK,))
         except NICImportError:
             raise
         except NICError as e:

@@ -88,6 +88,14 @@ class AdapterTest(unittest.TestCase):
                                              os.path.join(self.tf, "03-kubernetes-initialize.tfstate"), out)
         self.assertTrue(imp["success"])
         self.assertEqual(imp["resource_count"], 18)
+        self.check(imp, "import-report.schema.json")
+        # --verify-live reads everything imported back through the AWS provider.
+        verified = self.nic.import_from_terraform(cfg, os.path.join(self.tf, "02-infrastructure.tfstate"),
+                                                  os.path.join(self.tf, "03-kubernetes-initialize.tfstate"),
+                                                  os.path.join(self.tmp, "verified"), verify_live=True)
+        self.assertTrue(verified["verification"]["ok"], verified["verification"])
+        self.assertEqual(verified["verification"]["checked"], 17)  # the namespace needs a cluster API
+        self.check(verified, "import-report.schema.json")
         with open(os.path.join(out, "outputs.json")) as f:
             jsonschema.validate(json.load(f), self.schema("outputs.schema.json"))
         state = os.path.join(out, "nic-state.json")
@@ -154,6 +162,16 @@ class AdapterTest(unittest.TestCase):
         st = self.nic.status(state)
         self.assertFalse(st["healthy"])
         self.check(st, "status.schema.json")
+
+        # A resource Terraform recorded that no longer exists: --verify-live says so (exit 2).
+        boto3.client("eks", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-west-2",
+                     aws_access_key_id="testing", aws_secret_access_key="testing").delete_nodegroup(
+            clusterName="nicdemo-dev", nodegroupName="worker")
+        gone = self.nic.import_from_terraform(cfg, os.path.join(self.tf, "02-infrastructure.tfstate"), None,
+                                              os.path.join(self.tmp, "verified"), verify_live=True, force=True)
+        self.assertFalse(gone["verification"]["ok"])
+        self.assertIn("cloud.node_groups.worker", gone["verification"]["missing"])
+        self.assertEqual(gone["verification"]["mismatched"][0]["address"], "cloud.node_groups.user")
 
     def test_failures_map_to_exceptions(self):
         bad = os.path.join(self.tmp, "bad.yaml")

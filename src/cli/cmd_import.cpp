@@ -1,4 +1,6 @@
 #include "src/cli/cmd_import.h"
+#include "src/cli/provider_select.h"
+#include "nic/reconciler.h"
 
 #include <string>
 #include <vector>
@@ -40,6 +42,7 @@ int RunImport(const Invocation& raw) {
       ("terraform-state", "A single tfstate holding both stages", cxxopts::value<std::string>())
       ("output-file", "Where to write outputs.json (mode 0600)", cxxopts::value<std::string>())
       ("strict", "Fail when any managed Terraform resource has no NIC mapping")
+      ("verify-live", "Read every imported resource through its provider; exit 2 if any is missing or differs")
       ("force", "Replace an existing NIC state");
   AddFormatOption(options);
   AddStateOptions(options);
@@ -96,12 +99,57 @@ int RunImport(const Invocation& raw) {
   auto result = ImportFromTerraform(sources, opts, state->manager.get());
   if (!result.ok()) return ReportError(result.status(), fmt);
 
+  nlohmann::json verification;
+  int rc_verify = kExitOk;
+  if (parsed->count("verify-live")) {
+    // §10.4 VerifyImportedResources: the imported state against live reads. Nothing is
+    // changed; missing or differing resources are reported and make the exit code 2.
+    ProviderContext pc;
+    pc.project_name = config.project_name;
+    pc.region = config.region;
+    pc.config_hash = opts.configuration_hash;
+    auto provider = OpenProvider(result->state.provider, pc);
+    if (!provider.ok()) {
+      return ReportError(Status(provider.status()).Prepend("the state was imported, but --verify-live cannot read live resources"), fmt);
+    }
+    if (fmt == OutputFormat::kText) Log("Verifying imported resources against the " + provider.value()->Name() + " APIs ...");
+    auto report = DetectDrift(result->state, *provider.value());
+    if (!report.ok()) return ReportError(Status(report.status()).Prepend("the state was imported, but verifying it failed"), fmt);
+    nlohmann::json missing = nlohmann::json::array(), mismatched = nlohmann::json::array();
+    for (const auto& n : report->plan.notes) {
+      if (n.kind == "deleted-outside") missing.push_back(n.address);
+      if (n.kind == "drift") {
+        nlohmann::json fields = nlohmann::json::array();
+        for (const auto& f : n.fields) fields.push_back({{"field", f.field}, {"terraform_value", f.recorded}, {"live_value", f.live}});
+        mismatched.push_back({{"address", n.address}, {"fields", fields}});
+      }
+    }
+    verification = {{"checked", report->plan.refreshed}, {"missing", missing}, {"mismatched", mismatched},
+                    {"ok", missing.empty() && mismatched.empty()}};
+    if (!verification["ok"].get<bool>()) rc_verify = kExitChangesPresent;
+  }
+
   if (fmt == OutputFormat::kJson) {
-    PrintJson(ImportReportToJson(result->report));
+    nlohmann::json j = ImportReportToJson(result->report);
+    if (!verification.is_null()) j["verification"] = verification;
+    PrintJson(j);
   } else {
     std::cout << FormatImportReport(result->report);
+    if (!verification.is_null()) {
+      std::cout << "\nLive verification: " << verification["checked"].get<int>() << " resources read, "
+                << verification["missing"].size() << " missing, " << verification["mismatched"].size() << " differing\n";
+      for (const auto& m : verification["missing"]) std::cout << "  ✗ missing live: " << m.get<std::string>() << "\n";
+      for (const auto& m : verification["mismatched"]) {
+        std::cout << "  ✗ differs: " << m["address"].get<std::string>() << "\n";
+        for (const auto& f : m["fields"]) {
+          std::cout << "      " << f["field"].get<std::string>() << ": terraform " << f["terraform_value"].dump() << ", live "
+                    << f["live_value"].dump() << "\n";
+        }
+      }
+      if (verification["ok"].get<bool>()) std::cout << "  ✓ every imported resource exists and matches\n";
+    }
   }
-  return kExitOk;
+  return rc_verify;
 }
 
 }  // namespace nic::cli
