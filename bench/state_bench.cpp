@@ -57,6 +57,8 @@ void BM_LocalCycle(benchmark::State& state) {
   cfg.values["path"] = (dir / "state.json").string();
   auto backend = nic::OpenBackend(cfg).value();
   auto doc = MakeDoc(static_cast<int>(state.range(0)));
+  // bench/run.sh gives the fsync floor (bench/fsync_floor.c) the same number of bytes.
+  state.counters["state_bytes"] = static_cast<double>(nic::SerializeStateDocument(doc).size());
   for (auto _ : state) {
     nic::StateManager mgr(backend.get(), {});
     if (!mgr.Lock("bench").ok()) state.SkipWithError("lock");

@@ -51,6 +51,10 @@ class PosixEnv : public Env {
       return Status::IOError("cannot open " + path + ": " + ErrnoText(err));
     }
     std::string out;
+    // Reserve the whole file up front: growing by doubling would briefly hold ~2x a large
+    // tfstate in memory (bench/RESULTS.md).
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
     char buf[1 << 16];
     for (;;) {
       ssize_t n = ::read(fd, buf, sizeof buf);
