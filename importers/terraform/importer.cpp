@@ -42,7 +42,7 @@ class Builder {
   }
 
   Status AddSource(const TerraformStateSource& src, Env* env) {
-    auto bytes = env->ReadFile(src.path);
+    auto bytes = src.content ? Result<std::string>(*src.content) : env->ReadFile(src.path);
     if (!bytes.ok()) {
       Status st = bytes.status();
       st.Prepend(fmt::format("reading Terraform state{}", src.stage.empty() ? "" : " (stage " + src.stage + ")"));

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,8 +98,10 @@ Result<TerraformState> ParseTfstate(std::string_view bytes, const std::string& s
 // ---- import -------------------------------------------------------------------------------
 
 struct TerraformStateSource {
-  std::string path;
+  std::string path;   // a file, or the display name of a remote state ("s3://bucket/key")
   std::string stage;  // "02", "03" or "" (a single combined state)
+  // The state's bytes when already fetched (from a Terraform remote backend); else `path` is read.
+  std::optional<std::string> content;
 };
 
 struct ImportOptions {

@@ -1,5 +1,7 @@
 #include "src/cli/cmd_import.h"
 #include "src/cli/provider_select.h"
+#include "nic/backend.h"
+#include "nic/lock.h"
 #include "nic/reconciler.h"
 
 #include <string>
@@ -28,6 +30,61 @@ Invocation WithStateAlias(const Invocation& inv) {
 
 }  // namespace
 
+namespace {
+
+Result<BackendConfig> TerraformBackendConfig(const std::string& type, const std::vector<std::string>& items,
+                                             const std::vector<std::string>& overrides) {
+  BackendConfig cfg;
+  cfg.type = type;
+  for (const auto* list : {&items, &overrides}) {
+    for (const auto& item : *list) {
+      auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) return Status::Usage("--terraform-backend-config \"" + item + "\" must be key=value");
+      cfg.values[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+  }
+  return cfg;
+}
+
+// Reads Terraform's own remote state without writing or locking anything. Terraform's lock is
+// checked first: importing while Terraform applies would capture a state about to change, so a
+// held lock (DynamoDB item / .tflock / blob lease, in Terraform's format) refuses the import
+// and names the holder.
+Result<TerraformStateSource> ReadRemoteTerraformState(const BackendConfig& cfg, const std::string& stage) {
+  NIC_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, OpenBackend(cfg));
+  NIC_ASSIGN_OR_RETURN(std::optional<LockInfo> holder, backend->CurrentLock());
+  if (holder) {
+    Status st = LockHeldError(*holder, "Terraform's " + cfg.type, nullptr);
+    st.Prepend("refusing to import stage " + stage + " from " + backend->Location() + " while Terraform holds its lock");
+    return st;
+  }
+  NIC_ASSIGN_OR_RETURN(StateBlob blob, backend->ReadState());
+  if (!blob.exists || blob.bytes.empty()) {
+    return Status::NotFound("no Terraform state for stage " + stage + " at " + backend->Location())
+        .WithSuggestion("check the backend settings (bucket/prefix/key) against the terraform_state section Nebari uses");
+  }
+  return TerraformStateSource{cfg.type + "://" + backend->Location(), stage, std::move(blob.bytes)};
+}
+
+Result<std::vector<TerraformStateSource>> ReadTerraformRemoteStates(const cxxopts::ParseResult& p) {
+  std::string type = p["terraform-backend"].as<std::string>();
+  std::vector<std::string> items, items03;
+  if (p.count("terraform-backend-config")) items = p["terraform-backend-config"].as<std::vector<std::string>>();
+  if (p.count("terraform-backend-config-03")) items03 = p["terraform-backend-config-03"].as<std::vector<std::string>>();
+  std::vector<TerraformStateSource> out;
+  NIC_ASSIGN_OR_RETURN(BackendConfig c02, TerraformBackendConfig(type, items, {}));
+  NIC_ASSIGN_OR_RETURN(TerraformStateSource s02, ReadRemoteTerraformState(c02, "02"));
+  out.push_back(std::move(s02));
+  if (!items03.empty()) {
+    NIC_ASSIGN_OR_RETURN(BackendConfig c03, TerraformBackendConfig(type, items, items03));
+    NIC_ASSIGN_OR_RETURN(TerraformStateSource s03, ReadRemoteTerraformState(c03, "03"));
+    out.push_back(std::move(s03));
+  }
+  return out;
+}
+
+}  // namespace
+
 int RunImport(const Invocation& raw) {
   Invocation inv = WithStateAlias(raw);
   cxxopts::Options options("nic import",
@@ -40,6 +97,12 @@ int RunImport(const Invocation& raw) {
       ("terraform-state-02", "Stage 02 (infrastructure) tfstate file", cxxopts::value<std::string>())
       ("terraform-state-03", "Stage 03 (kubernetes-initialize) tfstate file", cxxopts::value<std::string>())
       ("terraform-state", "A single tfstate holding both stages", cxxopts::value<std::string>())
+      ("terraform-backend", "Read stage 02 (and 03) from Terraform's remote state: s3, gcs or azurerm (read-only)",
+       cxxopts::value<std::string>())
+      ("terraform-backend-config", "Terraform backend setting key=value for stage 02 (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("terraform-backend-config-03", "Settings for stage 03 that differ from stage 02's, e.g. key=... (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
       ("output-file", "Where to write outputs.json (mode 0600)", cxxopts::value<std::string>())
       ("strict", "Fail when any managed Terraform resource has no NIC mapping")
       ("verify-live", "Read every imported resource through its provider; exit 2 if any is missing or differs")
@@ -66,7 +129,14 @@ int RunImport(const Invocation& raw) {
   if (config_path.empty()) return ReportError(Status::Usage("--config nebari-config.yaml is required"), fmt);
 
   std::vector<TerraformStateSource> sources;
-  if (parsed->count("terraform-state")) {
+  if (parsed->count("terraform-backend")) {
+    if (parsed->count("terraform-state") || parsed->count("terraform-state-02") || parsed->count("terraform-state-03")) {
+      return ReportError(Status::Usage("--terraform-backend replaces the --terraform-state* files; give one or the other"), fmt);
+    }
+    auto remote = ReadTerraformRemoteStates(*parsed);
+    if (!remote.ok()) return ReportError(remote.status(), fmt);
+    sources = std::move(remote).value();
+  } else if (parsed->count("terraform-state")) {
     if (parsed->count("terraform-state-02") || parsed->count("terraform-state-03")) {
       return ReportError(Status::Usage("--terraform-state cannot be combined with --terraform-state-02/-03"), fmt);
     }
