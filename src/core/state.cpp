@@ -216,6 +216,30 @@ const std::set<std::string> kTopLevelKeys = {
     "version",  "format_version", "lineage",    "serial",   "provider", "project_name", "region",
     "imported_from_terraform",    "cloud",      "kubernetes", "unmanaged", "metadata",   "checksum"};
 
+// json (sorted keys) -> ordered_json with the same order, without a dump/parse round trip
+// (which was most of the cost of every state write; bench/RESULTS.md).
+ojson ToOrdered(const json& v) {
+  switch (v.type()) {
+    case json::value_t::object: {
+      ojson o = ojson::object();
+      for (auto it = v.begin(); it != v.end(); ++it) o.emplace(it.key(), ToOrdered(it.value()));
+      return o;
+    }
+    case json::value_t::array: {
+      ojson a = ojson::array();
+      a.get_ref<ojson::array_t&>().reserve(v.size());
+      for (const auto& e : v) a.push_back(ToOrdered(e));
+      return a;
+    }
+    case json::value_t::string: return v.get_ref<const std::string&>();
+    case json::value_t::boolean: return v.get<bool>();
+    case json::value_t::number_integer: return v.get<int64_t>();
+    case json::value_t::number_unsigned: return v.get<uint64_t>();
+    case json::value_t::number_float: return v.get<double>();
+    default: return nullptr;
+  }
+}
+
 ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
   ojson j;
   j["version"] = d.version;
@@ -226,9 +250,9 @@ ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
   j["project_name"] = d.project_name;
   j["region"] = d.region;
   j["imported_from_terraform"] = d.imported_from_terraform;
-  j["cloud"] = ojson::parse(d.cloud.dump());
-  j["kubernetes"] = ojson::parse(d.kubernetes.dump());
-  j["unmanaged"] = ojson::parse(d.unmanaged.dump());
+  j["cloud"] = ToOrdered(d.cloud);
+  j["kubernetes"] = ToOrdered(d.kubernetes);
+  j["unmanaged"] = ToOrdered(d.unmanaged);
   ojson m;
   m["created_at"] = d.metadata.created_at;
   m["updated_at"] = d.metadata.updated_at;
@@ -264,9 +288,12 @@ std::string ComputeStateChecksum(const StateDocument& doc) {
 }
 
 std::string SerializeStateDocument(const StateDocument& doc) {
-  ojson j = ToOrderedJson(doc, false);
-  j["checksum"] = "sha256:" + crypto::Sha256Hex(j.dump(2));
-  return j.dump(2) + "\n";
+  // The checksum covers the document without it; it is then spliced in as the last member,
+  // exactly where ordered_json would print it, so the document is dumped only once.
+  std::string body = ToOrderedJson(doc, false).dump(2);
+  std::string checksum = "sha256:" + crypto::Sha256Hex(body);
+  body.insert(body.rfind("\n}"), ",\n  \"checksum\": \"" + checksum + "\"");
+  return body + "\n";
 }
 
 Status ValidateStateDocument(const StateDocument& d, const std::string& source) {
@@ -388,9 +415,9 @@ Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::stri
     if (!it->is_boolean()) return c.Expect("$.imported_from_terraform", *it, "a boolean");
     d.imported_from_terraform = it->get<bool>();
   }
-  if (auto it = j.find("cloud"); it != j.end()) d.cloud = *it;
-  if (auto it = j.find("kubernetes"); it != j.end()) d.kubernetes = *it;
-  if (auto it = j.find("unmanaged"); it != j.end()) d.unmanaged = *it;
+  if (auto it = j.find("cloud"); it != j.end()) d.cloud = std::move(*it);
+  if (auto it = j.find("kubernetes"); it != j.end()) d.kubernetes = std::move(*it);
+  if (auto it = j.find("unmanaged"); it != j.end()) d.unmanaged = std::move(*it);
   if (d.cloud.is_null()) d.cloud = json::object();
   if (d.kubernetes.is_null()) d.kubernetes = json::object();
   if (d.unmanaged.is_null()) d.unmanaged = json::array();

@@ -230,3 +230,26 @@ TEST(StateDocument, ArraysInsideCollectionElementsAreAttributes) {
 
 }  // namespace
 }  // namespace nic
+
+#include "nic/crypto.h"
+
+namespace nic {
+namespace {
+
+TEST(StateDocument, ChecksumIsTheSha256OfTheDocumentWithoutIt) {
+  // The definition users can check by hand (jq 'del(.checksum)' with 2-space indentation).
+  ParseNotes notes;
+  auto d = ParseStateDocument(DesignExample(), "design", &notes);
+  ASSERT_TRUE(d.ok());
+  d->cloud["weird"] = {{"pi", 3.25}, {"big", 18446744073709551615ull}, {"neg", -7}, {"s", "ünïcödé \"q\""}, {"n", nullptr}};
+  std::string bytes = SerializeStateDocument(d.value());
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(bytes);
+  std::string stored = j["checksum"];
+  j.erase("checksum");
+  EXPECT_EQ(stored, "sha256:" + crypto::Sha256Hex(j.dump(2)));
+  EXPECT_EQ(j.dump(2) + "\n", bytes.substr(0, bytes.rfind(",\n  \"checksum\"")) + "\n}\n");
+  EXPECT_TRUE(ParseStateDocument(bytes, "again").ok());
+}
+
+}  // namespace
+}  // namespace nic
