@@ -126,8 +126,13 @@ int RunPlan(const Invocation& inv) {
   if (!c) return rc;
   auto lock = c->state.manager->Lock("plan");
   if (!lock.ok()) return ReportError(lock.status(), c->format);
-  auto doc = ReadState(*c);
-  if (!doc.ok()) return ReportError(doc.status(), c->format);
+  auto read = c->state.manager->Read();
+  if (!read.ok()) return ReportError(read.status(), c->format);
+  // No state yet: plan a fresh deploy from an empty document.
+  Result<StateDocument> doc = read.value() ? *read.value()
+                                           : StateDocument::NewEmpty(c->config->provider, c->config->project_name,
+                                                                     c->config->region, Env::Default()->NowMicros());
+  if (!read.value()) Log("no state at " + c->state.backend->Location() + " yet: planning a fresh deploy");
   PlanOptions po = GetPlanOptions(c->parsed);
   std::unique_ptr<Provider> provider;
   if (po.refresh) {

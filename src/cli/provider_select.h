@@ -10,8 +10,8 @@
 namespace nic::cli {
 
 // aws: the AWS provider (credentials, region and endpoints from the usual AWS environment:
-// AWS_PROFILE, AWS_ENDPOINT_URL[_<SERVICE>], ...). Other providers: kUnsupported naming what
-// this build can do instead.
+// AWS_PROFILE, AWS_ENDPOINT_URL[_<SERVICE>], ...). local/existing: the Kubernetes provider
+// through the kubeconfig. gcp/azure: kUnsupported naming what this build can do instead.
 Result<std::unique_ptr<Provider>> OpenProvider(const std::string& provider, const ProviderContext& context);
 
 }  // namespace nic::cli

@@ -231,6 +231,13 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
     m.authoritative.push_back("cloud.node_groups");
     return m;
   }
+  if (config.provider == "local" || config.provider == "existing") {
+    // Stage 03 on an existing or kind cluster: the namespace Nebari's
+    // kubernetes-initialization module creates (template: kubernetes_namespace.main).
+    m.resources.push_back({"kubernetes.namespaces." + config.namespace_name, "kubernetes.namespaces",
+                           {{"name", config.namespace_name}}});
+    return m;
+  }
   return Status::Unsupported("planning for provider \"" + config.provider +
                              "\" is not available in this build yet (AWS is); its state can be imported and inspected");
 }

@@ -186,12 +186,11 @@ Status Deploy(StateManager& m, HistoryDb* history, const NebariConfig& config, P
   const auto start = std::chrono::steady_clock::now();
   NIC_ASSIGN_OR_RETURN(std::string lock_id, m.Lock("deploy", "nic deploy of " + config.project_name));
   NIC_ASSIGN_OR_RETURN(auto current, m.Read());
-  if (!current) {
-    return Status::NotFound("there is no state at " + m.backend()->Location())
-        .WithSuggestion("import the Terraform-managed stack first: nic import --from-terraform ...")
-        .WithSuggestion("or point at the right state with --state / --backend-config");
-  }
-  StateDocument doc = *current;
+  // No state yet: a fresh deploy starts from an empty document. What it may create is decided
+  // by the plan (a whole new cloud stack is refused there; stage-03 objects are not).
+  StateDocument doc = current ? *current
+                              : StateDocument::NewEmpty(config.provider, config.project_name, config.region,
+                                                        Env::Default()->NowMicros());
   if (doc.provider != config.provider) {
     return Status::Refused("the config is for provider \"" + config.provider + "\" but the state at " +
                            m.backend()->Location() + " records provider \"" + doc.provider + "\"");
