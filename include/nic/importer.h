@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -98,6 +99,10 @@ Result<TerraformState> ParseTfstate(std::string_view bytes, const std::string& s
 // ---- import -------------------------------------------------------------------------------
 
 struct TerraformStateSource {
+  TerraformStateSource() = default;
+  TerraformStateSource(std::string path_in, std::string stage_in, std::optional<std::string> content_in = std::nullopt)
+      : path(std::move(path_in)), stage(std::move(stage_in)), content(std::move(content_in)) {}
+
   std::string path;   // a file, or the display name of a remote state ("s3://bucket/key")
   std::string stage;  // "02", "03" or "" (a single combined state)
   // The state's bytes when already fetched (from a Terraform remote backend); else `path` is read.

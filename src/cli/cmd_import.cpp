@@ -140,14 +140,14 @@ int RunImport(const Invocation& raw) {
     if (parsed->count("terraform-state-02") || parsed->count("terraform-state-03")) {
       return ReportError(Status::Usage("--terraform-state cannot be combined with --terraform-state-02/-03"), fmt);
     }
-    sources.push_back({(*parsed)["terraform-state"].as<std::string>(), ""});
+    sources.push_back({(*parsed)["terraform-state"].as<std::string>(), "", std::nullopt});
   } else {
     if (!parsed->count("terraform-state-02")) {
       return ReportError(Status::Usage("--terraform-state-02 (or --terraform-state) is required"), fmt);
     }
-    sources.push_back({(*parsed)["terraform-state-02"].as<std::string>(), "02"});
+    sources.push_back({(*parsed)["terraform-state-02"].as<std::string>(), "02", std::nullopt});
     if (parsed->count("terraform-state-03")) {
-      sources.push_back({(*parsed)["terraform-state-03"].as<std::string>(), "03"});
+      sources.push_back({(*parsed)["terraform-state-03"].as<std::string>(), "03", std::nullopt});
     }
   }
 
