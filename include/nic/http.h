@@ -141,6 +141,10 @@ std::string EncodeQuery(const std::vector<std::pair<std::string, std::string>>& 
 // 127.0.0.0/8, ::1, localhost.
 bool IsLoopbackHost(std::string_view host);
 
+// A header value as request signers canonicalise it (SigV4, Azure SharedKey): leading and
+// trailing whitespace removed, inner runs of whitespace collapsed to one space.
+std::string CollapseWhitespace(std::string_view value);
+
 // ---- Redaction and errors -------------------------------------------------------------------
 
 // The URL with the values of secret-bearing query parameters (SAS "sig", X-Amz-Signature,

@@ -21,21 +21,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string CollapseSpaces(std::string_view v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      space = true;
-      continue;
-    }
-    if (space && !out.empty()) out += ' ';
-    space = false;
-    out += c;
-  }
-  return out;
-}
-
 std::string HttpDate(int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
@@ -153,7 +138,7 @@ Result<SharedKeySignature> ComputeSharedKey(const http::Request& request, const 
   for (const auto& [name, value] : h.entries()) {
     std::string n = Lower(name);
     if (n.rfind("x-ms-", 0) != 0) continue;
-    std::string v = CollapseSpaces(value);
+    std::string v = http::CollapseWhitespace(value);
     auto [it, inserted] = ms.emplace(n, v);
     if (!inserted) it->second += "," + v;
   }

@@ -30,22 +30,6 @@ bool IsUnsignedHeader(const std::string& lower) {
   return false;
 }
 
-// Trim and collapse runs of spaces, as the canonical header form requires.
-std::string CanonicalValue(std::string_view v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      space = true;
-      continue;
-    }
-    if (space && !out.empty()) out += ' ';
-    space = false;
-    out += c;
-  }
-  return out;
-}
-
 // Non-S3 services: remove empty and dot segments, then encode the (already encoded) path
 // again. S3: decode and encode exactly once; object keys are never normalized.
 std::string CanonicalUri(const std::string& path, bool s3) {
@@ -133,7 +117,7 @@ Result<SigV4Signature> ComputeSigV4(const http::Request& request, const Credenti
     std::string n = Lower(name);
     if (IsUnsignedHeader(n)) continue;
     if (n == "host") has_host = true;
-    std::string v = CanonicalValue(value);
+    std::string v = http::CollapseWhitespace(value);
     auto [it, inserted] = headers.emplace(n, v);
     if (!inserted) it->second += "," + v;
   }

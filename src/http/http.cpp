@@ -301,4 +301,19 @@ Status StatusFromResponse(const Request& request, const Response& response, std:
   return st;
 }
 
+std::string CollapseWhitespace(std::string_view value) {
+  std::string out;
+  bool space = false;
+  for (char c : value) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace nic::http
