@@ -26,11 +26,21 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# kubectl checks the Kubernetes stand-in's fidelity. The cpp machine image ships it; elsewhere
+# Debian's kubernetes-client provides one.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: installing kubectl (Debian kubernetes-client)" >&2
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null || {
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
+fi
+
 # Python peers used by the tests: moto_server (real AWS emulator) and jsonschema (schema checks).
 # These machines ship them preinstalled; we only check, because PyPI is not reachable here.
-if ! python3 -c 'import moto, jsonschema' 2>/dev/null; then
-  echo "setup: python3 modules 'moto' and 'jsonschema' are required (moto_server is the AWS peer)." >&2
-  echo "       install them with: pip install 'moto[server]' jsonschema" >&2
+if ! python3 -c 'import moto, jsonschema, boto3' 2>/dev/null; then
+  echo "setup: python3 modules 'moto', 'boto3' and 'jsonschema' are required (moto_server is the AWS peer)." >&2
+  echo "       install them with: pip install 'moto[server]' boto3 jsonschema" >&2
   exit 1
 fi
 
