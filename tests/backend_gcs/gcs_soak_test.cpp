@@ -12,37 +12,15 @@
 #include "nic/history.h"
 #include "nic/state_manager.h"
 #include "tests/backend_gcs/gcs_test_env.h"
+#include "tests/support/soak.h"
 #include "tests/support/test_util.h"
 
 namespace nic {
 namespace {
 
-Status Append(const std::string& path, const std::string& line) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("journal");
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  ::close(fd);
-  return ok ? Status::OK() : Status::IOError("journal write");
-}
-
 Status Cycle(const std::string& bucket, const std::string& history_path, const std::string& journal) {
   NIC_ASSIGN_OR_RETURN(auto backend, OpenBackend(gcstest::Config(bucket)));
-  NIC_ASSIGN_OR_RETURN(auto history, HistoryDb::Open(history_path));
-  StateManagerOptions opts;
-  opts.lock_timeout_micros = 60LL * 1000000;
-  opts.history = history.get();
-  StateManager mgr(backend.get(), opts);
-  NIC_ASSIGN_OR_RETURN(std::string id, mgr.Lock("soak cycle"));
-  const std::string pid = std::to_string(::getpid());
-  NIC_RETURN_IF_ERROR(Append(journal, "B " + pid + "\n"));
-  NIC_ASSIGN_OR_RETURN(std::optional<StateDocument> cur, mgr.Read());
-  if (!cur) return Status::Internal("the seeded state vanished");
-  StateDocument doc = *cur;
-  doc.metadata.deploy_count += 1;  // the counter whose increments must never be lost
-  Status st = mgr.Persist(doc, "soak cycle");
-  NIC_RETURN_IF_ERROR(Append(journal, "E " + pid + "\n"));
-  NIC_RETURN_IF_ERROR(st);
-  return mgr.Unlock();
+  return testing::SoakCycle(backend.get(), history_path, journal, 60LL * 1000000, /*create_if_missing=*/false);
 }
 
 TEST(GcsContention, EightProcessesTwentyFiveCyclesNoLostUpdate) {
@@ -98,16 +76,8 @@ TEST(GcsContention, EightProcessesTwentyFiveCyclesNoLostUpdate) {
   const int64_t requests = gcstest::RequestCount();
 
   // No two holders overlapped: every B is followed by the E of the same process.
-  std::istringstream in(testing::ReadFileOrDie(journal));
-  std::string kind, pid, kind2, pid2;
   int pairs = 0;
-  while (in >> kind >> pid) {
-    ASSERT_EQ(kind, "B");
-    ASSERT_TRUE(static_cast<bool>(in >> kind2 >> pid2));
-    ASSERT_EQ(kind2, "E");
-    ASSERT_EQ(pid, pid2) << "two lock holders overlapped";
-    ++pairs;
-  }
+  ASSERT_TRUE(testing::ExclusiveHolds(journal, &pairs));
 
   auto backend = gcstest::Open(bucket);
   auto blob = backend->ReadState();

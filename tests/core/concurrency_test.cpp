@@ -12,34 +12,18 @@
 #include "nic/env.h"
 #include "nic/history.h"
 #include "nic/state_manager.h"
+#include "tests/support/soak.h"
 #include "tests/support/test_util.h"
 
 namespace nic {
 namespace {
 
-// One lock/read/modify/write/unlock cycle. While holding the lock it appends "B pid" and
-// "E pid" to `journal` so the parent can verify that no two holders overlapped.
+// One soak cycle (tests/support/soak.h) on the local backend at `state`.
 Status Cycle(const std::string& state, const std::string& history_path, const std::string& journal, int64_t timeout) {
   BackendConfig cfg;
   cfg.values["path"] = state;
   NIC_ASSIGN_OR_RETURN(auto backend, OpenBackend(cfg));
-  NIC_ASSIGN_OR_RETURN(auto history, HistoryDb::Open(history_path));
-  StateManagerOptions opts;
-  opts.lock_timeout_micros = timeout;
-  opts.history = history.get();
-  StateManager mgr(backend.get(), opts);
-  NIC_ASSIGN_OR_RETURN(std::string id, mgr.Lock("test cycle"));
-  int jfd = ::open(journal.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
-  std::string b = "B " + std::to_string(::getpid()) + "\n", e = "E " + std::to_string(::getpid()) + "\n";
-  if (::write(jfd, b.data(), b.size()) < 0) return Status::IOError("journal");
-  NIC_ASSIGN_OR_RETURN(std::optional<StateDocument> cur, mgr.Read());
-  StateDocument doc = cur ? *cur : StateDocument::NewEmpty("aws", "contention", "us-west-2", Env::Default()->NowMicros());
-  doc.metadata.deploy_count += 1;  // the counter whose increments must never be lost
-  Status st = mgr.Persist(doc, "test cycle");
-  if (::write(jfd, e.data(), e.size()) < 0) return Status::IOError("journal");
-  ::close(jfd);
-  NIC_RETURN_IF_ERROR(st);
-  return mgr.Unlock();
+  return testing::SoakCycle(backend.get(), history_path, journal, timeout, /*create_if_missing=*/true);
 }
 
 TEST(LocalContention, OneHolderAtATimeAndNoLostUpdate) {
@@ -66,16 +50,8 @@ TEST(LocalContention, OneHolderAtATimeAndNoLostUpdate) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a waiter did not get its turn";
   }
   // Exclusive: every B is immediately followed by the E of the same process.
-  std::istringstream in(testing::ReadFileOrDie(journal));
-  std::string kind, pid, kind2, pid2;
   int pairs = 0;
-  while (in >> kind >> pid) {
-    ASSERT_EQ(kind, "B");
-    ASSERT_TRUE(static_cast<bool>(in >> kind2 >> pid2));
-    ASSERT_EQ(kind2, "E");
-    ASSERT_EQ(pid, pid2) << "two holders overlapped";
-    ++pairs;
-  }
+  ASSERT_TRUE(testing::ExclusiveHolds(journal, &pairs));
   EXPECT_EQ(pairs, kProcs * kCycles);
   auto doc = ParseStateDocument(testing::ReadFileOrDie(state), state);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
