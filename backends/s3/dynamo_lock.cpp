@@ -117,7 +117,7 @@ Status DynamoLock::Unlock(const std::string& lock_id) {
     if (!current) return Status::Conflict("s3 backend: cannot unlock with ID " + lock_id + ": the " + Where() + " is not locked");
     if (!current->holder || current->holder->id != lock_id) {
       return Status::Conflict("s3 backend: cannot unlock with ID " + lock_id + ": the " + Where() + " is held by " +
-                              (current->holder ? "lock ID " + current->holder->id : "a damaged record"));
+                              DescribeHolder(current, false));
     }
     info = current->raw;
   }
@@ -131,13 +131,7 @@ Status DynamoLock::Unlock(const std::string& lock_id) {
   // The item no longer carries our record: see what happened to say so precisely.
   NIC_ASSIGN_OR_RETURN(std::optional<StoredLock> now, Read());
   held_.erase(lock_id);
-  if (!now) {
-    Log(LogLevel::kWarn, "s3 backend: the state lock " + lock_id + " was already released (force-unlocked?) in the " + Where());
-    return Status::OK();
-  }
-  return Status::Conflict("s3 backend: our state lock " + lock_id + " was force-unlocked; the " + Where() +
-                          " is now held by " + (now->holder ? "lock ID " + now->holder->id + " (" + now->holder->who + ")" : "a damaged record") +
-                          "; it was left in place");
+  return LostLockStatus(lock_id, now, " in the " + Where(), Where());
 }
 
 Status DynamoLock::Delete(const StoredLock& lock) {

@@ -96,7 +96,7 @@ Status S3Lockfile::Unlock(const std::string& lock_id) {
     if (!current) return Status::Conflict("s3 backend: cannot unlock with ID " + lock_id + ": the lockfile " + Where() + " does not exist");
     if (!current->holder || current->holder->id != lock_id) {
       return Status::Conflict("s3 backend: cannot unlock with ID " + lock_id + ": the lockfile " + Where() + " is held by " +
-                              (current->holder ? "lock ID " + current->holder->id : "a damaged record"));
+                              DescribeHolder(current, false));
     }
     etag = current->etag;
   }
@@ -108,13 +108,7 @@ Status S3Lockfile::Unlock(const std::string& lock_id) {
   }
   held_.erase(lock_id);
   NIC_ASSIGN_OR_RETURN(std::optional<StoredLock> now, Read());
-  if (!now) {
-    Log(LogLevel::kWarn, "s3 backend: the state lock " + lock_id + " was already released (force-unlocked?): " + Where() + " is gone");
-    return Status::OK();
-  }
-  return Status::Conflict("s3 backend: our state lock " + lock_id + " was force-unlocked; the lockfile " + Where() +
-                          " is now held by " + (now->holder ? "lock ID " + now->holder->id + " (" + now->holder->who + ")" : "a damaged record") +
-                          "; it was left in place");
+  return LostLockStatus(lock_id, now, ": " + Where() + " is gone", "lockfile " + Where());
 }
 
 Status S3Lockfile::Delete(const StoredLock& lock) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nic/lock.h"
+#include "nic/status.h"
 
 namespace nic::s3 {
 
@@ -17,5 +18,15 @@ struct StoredLock {
   std::string where;  // "item b/k in DynamoDB table t", "s3://b/k.tflock"
   std::string parse_error;  // why holder is nullopt
 };
+
+// "lock ID <id>" (plus " (<who>)" when `with_who`), or "a damaged record".
+std::string DescribeHolder(const std::optional<StoredLock>& lock, bool with_who);
+
+// After a conditional release of our lock `lock_id` failed because the record changed: OK with
+// a warning when the lock is gone (someone force-unlocked it), else a conflict naming the new
+// holder. `gone` ends the warning ("in the <place>" / ": <place> is gone"); `place` names where
+// the lock lives in the conflict message.
+Status LostLockStatus(const std::string& lock_id, const std::optional<StoredLock>& now, const std::string& gone,
+                      const std::string& place);
 
 }  // namespace nic::s3
