@@ -42,6 +42,7 @@ struct ResourceRef {
 struct ProviderContext {
   std::string project_name;  // Nebari project = cluster name
   std::string region;
+  std::string cloud_project;  // GCP project id (google_cloud_platform.project); empty elsewhere
   std::string nic_version;
   std::string config_hash;
   std::map<std::string, std::string> user_tags;  // tags from the config, added to every resource
