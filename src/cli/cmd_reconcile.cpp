@@ -94,6 +94,12 @@ ProviderContext MakeProviderContext(const Ctx& c, const StateDocument* doc) {
   pc.project_name = c.config ? c.config->project_name : (doc ? doc->project_name : "");
   pc.region = c.config ? c.config->region : (doc ? doc->region : "");
   if (pc.region.empty() && doc) pc.region = doc->region;
+  if (c.config) pc.cloud_project = c.config->provider_settings.value("project", "");
+  if (pc.cloud_project.empty() && doc && doc->cloud.contains("cluster") && doc->cloud["cluster"].is_object()) {
+    // A GKE cluster's id (Terraform's and NIC's) is "projects/<project>/locations/<l>/clusters/<name>".
+    std::string id = doc->cloud["cluster"].value("id", "");
+    if (id.rfind("projects/", 0) == 0) pc.cloud_project = id.substr(9, id.find('/', 9) - 9);
+  }
   pc.nic_version = kNicVersion;
   pc.config_hash = c.config ? ConfigHash(*c.config) : (doc ? doc->metadata.configuration_hash : "");
   if (c.parsed.count("parallelism")) pc.parallelism = c.parsed["parallelism"].as<int>();

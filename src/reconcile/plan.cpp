@@ -1,5 +1,7 @@
 #include "nic/plan.h"
 
+#include "src/reconcile/desired_gcp.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -207,6 +209,7 @@ bool Plan::has_refusals() const {
 }
 
 Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
+  if (config.provider == "gcp") return BuildGcpDesiredModel(config);
   DesiredModel m;
   if (config.provider == "aws") {
     // Nebari names the EKS cluster "{project}-{namespace}" (template/aws modules/kubernetes).
@@ -239,7 +242,7 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
     return m;
   }
   return Status::Unsupported("planning for provider \"" + config.provider +
-                             "\" is not available in this build yet (AWS is); its state can be imported and inspected");
+                             "\" is not available in this build yet (AWS and GCP are); its state can be imported and inspected");
 }
 
 Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state, Provider* provider,
@@ -325,7 +328,9 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
         InheritFromState(state, d.collection, ch.desired);
         std::string detail;
         if (d.collection == "cloud.node_groups") {
-          detail = " (" + d.value["instance_types"][0].get<std::string>() + ", " +
+          // AWS lists instance_types; GCP (and Azure) have one instance_type.
+          const json& types = d.value.contains("instance_types") ? d.value["instance_types"] : json::array();
+          detail = " (" + (types.empty() ? d.value.value("instance_type", "") : types[0].get<std::string>()) + ", " +
                    std::to_string(d.value["scaling_config"]["min_size"].get<int64_t>()) + "–" +
                    std::to_string(d.value["scaling_config"]["max_size"].get<int64_t>()) + " nodes)";
         }
