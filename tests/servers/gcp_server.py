@@ -308,11 +308,14 @@ class GcpHandler(serverutil.BaseHandler):
 
     def _busy(self, store, key):
         """GKE refuses a cluster mutation while another operation on it runs (400 FAILED_PRECONDITION)."""
+        doing = {"CREATE_CLUSTER": "creating", "DELETE_CLUSTER": "deleting", "UPGRADE_MASTER": "upgrading",
+                 "CREATE_NODE_POOL": "creating a node pool for", "DELETE_NODE_POOL": "deleting a node pool for",
+                 "SET_LABELS": "setting labels on"}
         for rec in store.gke_ops.values():
             if rec["cluster"] == key and rec["op"]["status"] != "DONE":
                 raise ApiError(400, "FAILED_PRECONDITION",
                                "Operation %s is currently %s cluster %s. Please wait and try again once it is done."
-                               % (rec["op"]["name"], rec["op"]["operationType"].lower().replace("_", " "), key[2]),
+                               % (rec["op"]["name"], doing.get(rec["op"]["operationType"], "updating"), key[2]),
                                "failedPrecondition")
 
     def gke_op_get(self, project, location, name):
