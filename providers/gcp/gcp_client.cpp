@@ -164,7 +164,7 @@ Status GcpClient::WaitUntil(const std::string& what, const std::function<Result<
   }
 }
 
-Status GcpClient::WaitGke(const json& operation, const std::string& what) {
+Result<json> GcpClient::PollGke(const json& operation, const std::string& what) {
   std::string name = JStr(operation, "name");
   if (name.empty()) return Status::InvalidInput(what + ": GKE answered without an operation name");
   std::string location = JStr(operation, "location");
@@ -180,6 +180,12 @@ Status GcpClient::WaitGke(const json& operation, const std::string& what) {
     return *state == "DONE";
   });
   NIC_RETURN_IF_ERROR(st);
+  return op;
+}
+
+Status GcpClient::WaitGke(const json& operation, const std::string& what) {
+  NIC_ASSIGN_OR_RETURN(json op, PollGke(operation, what));
+  std::string name = JStr(op, "name");
   if (auto it = op.find("error"); it != op.end() && it->is_object()) {
     int64_t rpc = JInt(*it, "code").value_or(2);
     std::string msg = JStr(*it, "message");
@@ -264,6 +270,14 @@ Status GcpClient::RetryConflicts(const std::string& what, const std::function<St
       continue;
     }
     if (!busy) return st;
+    // GKE names the operation in the way ("Operation operation-... is currently ..."): wait for
+    // it to finish (whatever its outcome: it is someone else's), then try again at once.
+    if (auto at = message.find("Operation operation-"); at != std::string::npos) {
+      std::string name = message.substr(at + 10, message.find(' ', at + 10) - (at + 10));
+      auto other = PollGke(json{{"name", name}}, what + ": waiting for " + name + ", which is running on the cluster");
+      if (other.ok() && std::chrono::steady_clock::now() < deadline) continue;
+      if (!other.ok() && other.status().code() == ErrorCode::kTimeout) return other.status();
+    }
     if (std::chrono::steady_clock::now() + delay > deadline) {
       return st.Prepend(what + ": the cluster stayed busy with another operation")
           .WithSuggestion("wait for the running GKE operation to finish, then run the command again");

@@ -46,12 +46,14 @@ class GcpClient {
   // Polls a GKE Operation (projects/p/locations/l/operations/op) until DONE; its `error`
   // becomes a Status naming `what`.
   Status WaitGke(const json& operation, const std::string& what);
+  // Polls a GKE Operation until DONE and returns it (its `error` not turned into a Status).
+  Result<json> PollGke(const json& operation, const std::string& what);
   // Polls a Compute Operation through its selfLink (global or regional) until DONE.
   Status WaitCompute(const json& operation, const std::string& what);
 
   // Runs `attempt` (which must re-read what it writes) again when it fails for a stale
   // fingerprint/etag (up to options.max_conflict_retries times) or because another operation
-  // is running on the cluster (until the wait timeout).
+  // is running on the cluster (after waiting for that operation, within the wait timeout).
   Status RetryConflicts(const std::string& what, const std::function<Status()>& attempt);
 
   // Polls `check` (true = settled) with backoff until true, an error, or the wait timeout.

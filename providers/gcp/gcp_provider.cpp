@@ -52,7 +52,8 @@ json Comparable(json v) {
 
 // Names and URLs denote the same network ("net" vs ".../global/networks/net").
 bool SameValue(const std::string& field, const json& a, const json& b) {
-  if ((field == "network" || field == "subnetwork" || field == "region") && a.is_string() && b.is_string()) {
+  if ((field == "network" || field == "subnetwork" || field == "region" || field == "cluster") && a.is_string() &&
+      b.is_string()) {
     return LastSegment(a.get<std::string>()) == LastSegment(b.get<std::string>());
   }
   return Comparable(a) == Comparable(b);

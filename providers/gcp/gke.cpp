@@ -64,6 +64,22 @@ Result<std::optional<json>> ReadCluster(GcpClient& c, const json& recorded) {
   return std::optional<json>(ClusterJson(c, *k));
 }
 
+// Waits for the operations still running on a cluster or its pools (the create an earlier
+// attempt started and whose answer was lost), so a claimed resource is usable when returned.
+Status WaitForClusterOperations(GcpClient& c, const std::string& location, const std::string& cluster,
+                                const std::string& what) {
+  NIC_ASSIGN_OR_RETURN(json list, c.Call(Api::kContainer, "container.projects.locations.operations.list", "GET",
+                                          "projects/" + c.project() + "/locations/" + location + "/operations"));
+  const std::string suffix = "/clusters/" + cluster;
+  for (const auto& op : list.value("operations", json::array())) {
+    if (JStr(op, "status") == "DONE") continue;
+    std::string target = JStr(op, "targetLink");
+    if (!target.ends_with(suffix) && target.find(suffix + "/") == std::string::npos) continue;
+    NIC_RETURN_IF_ERROR(c.WaitGke(op, what));
+  }
+  return Status::OK();
+}
+
 // A create answered 409 ALREADY_EXISTS: ours (an earlier attempt whose answer was lost) when it
 // carries NIC's labels for this cluster, otherwise someone else's.
 Status ClaimExisting(const std::string& what, const json& labels, const GcpClient& c) {
@@ -103,6 +119,7 @@ Result<json> CreateCluster(GcpClient& c, const json& desired) {
     NIC_ASSIGN_OR_RETURN(auto live, GetCluster(c, location, name));
     if (!live) return op.status();
     NIC_RETURN_IF_ERROR(ClaimExisting(what, live->value("resourceLabels", json::object()), c));
+    NIC_RETURN_IF_ERROR(WaitForClusterOperations(c, location, name, "creating " + what));
   } else {
     NIC_RETURN_IF_ERROR(c.WaitGke(*op, "creating " + what));
   }
@@ -189,6 +206,8 @@ Result<PoolId> PoolIdOf(const GcpClient& c, const json& j) {
     if (id.name.empty()) id.name = tf.substr(d + 1);
   }
   if (id.location.empty()) id.location = c.region();
+  // Terraform's `cluster` may be the cluster's path ("projects/p/locations/l/clusters/c").
+  id.cluster = LastSegment(id.cluster);
   if (id.name.empty() || id.cluster.empty()) {
     return Status::InvalidState("cloud.node_groups entry " + j.dump() + " names no node pool and cluster");
   }
@@ -301,7 +320,9 @@ Result<json> CreatePool(GcpClient& c, const json& desired) {
       if (!IsAlreadyExists(op.status())) return op.status();
       NIC_ASSIGN_OR_RETURN(auto live, GetPool(c, id));
       if (!live) return op.status();
-      return ClaimExisting(what, live->value("config", json::object()).value("resourceLabels", json::object()), c);
+      NIC_RETURN_IF_ERROR(
+          ClaimExisting(what, live->value("config", json::object()).value("resourceLabels", json::object()), c));
+      return WaitForClusterOperations(c, id.location, id.cluster, "creating " + what);
     }
     return c.WaitGke(*op, "creating " + what);
   });

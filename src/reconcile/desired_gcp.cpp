@@ -21,7 +21,14 @@ Result<DesiredModel> BuildGcpDesiredModel(const NebariConfig& config) {
   // (template/gcp modules/kubernetes: location = var.location = region).
   const std::string cluster_name = config.project_name + "-" + config.namespace_name;
   json cluster = {{"name", cluster_name}, {"location", config.region}};
-  if (!config.kubernetes_version.empty()) cluster["kubernetes_version"] = config.kubernetes_version;
+  // The provider reads kubernetes_version as the control plane's major.minor ("1.29.8-gke.100"
+  // -> "1.29"); GKE picks the patch level, so the config is compared at that precision too.
+  if (!config.kubernetes_version.empty()) {
+    const std::string& v = config.kubernetes_version;
+    auto first = v.find('.');
+    auto second = first == std::string::npos ? std::string::npos : v.find_first_of(".-", first + 1);
+    cluster["kubernetes_version"] = second == std::string::npos ? v : v.substr(0, second);
+  }
   m.resources.push_back({"cloud.cluster", "cloud.cluster", cluster});
   for (const auto& g : config.node_groups) {
     json v = {{"name", g.name},

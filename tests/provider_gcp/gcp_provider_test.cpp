@@ -4,11 +4,10 @@
 // deletion, and server errors as clear NIC errors.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <mutex>
 #include <set>
-#include <thread>
 
+#include "nic/fault_transport.h"
 #include "nic/gcp_provider.h"
 #include "tests/support/python_server.h"
 
@@ -53,6 +52,35 @@ class RecordingTransport final : public http::Transport {
   std::vector<std::string> lines_;
 };
 
+// Forwards every request, but throws away the answer of the first ones matching a "METHOD
+// path" prefix, as a connection lost after the server acted would.
+class AnswerLosingTransport final : public http::Transport {
+ public:
+  AnswerLosingTransport(http::Transport* inner, std::vector<std::string> lose) : inner_(inner), lose_(std::move(lose)) {}
+  Result<http::Response> Send(const http::Request& r) override {
+    auto resp = inner_->Send(r);
+    auto url = http::ParseUrl(r.url);
+    std::string line = r.method + " " + (url.ok() ? url->path : r.url);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = lose_.begin(); it != lose_.end(); ++it) {
+      if (line.rfind(*it, 0) == 0) {
+        lose_.erase(it);
+        ++lost_;
+        return Status::Unavailable("connection reset after the request was sent (injected by the test)");
+      }
+    }
+    return resp;
+  }
+  int parallelism() const override { return inner_->parallelism(); }
+  int lost() const { return lost_; }
+
+ private:
+  http::Transport* inner_;
+  std::mutex mu_;
+  std::vector<std::string> lose_;
+  int lost_ = 0;
+};
+
 PythonServer& Server() {
   static std::unique_ptr<PythonServer> server = [] {
     auto s = PythonServer::Start("gcp_server.py", {"--require-token", kToken, "--op-polls", "2"});
@@ -80,7 +108,20 @@ class GcpProviderTest : public ::testing::Test {
     provider_ = Make();
   }
 
-  std::unique_ptr<Provider> Make(GcpProviderOptions o = {}, std::string token = kToken) {
+  // Options for tests: the recording transport, fast polling, small pages, few HTTP retries.
+  GcpProviderOptions Options() {
+    GcpProviderOptions o;
+    o.transport = &transport_;
+    o.poll_initial = std::chrono::milliseconds(1);
+    o.poll_max = std::chrono::milliseconds(5);
+    o.page_size = 2;
+    o.retry.policy.max_attempts = 2;
+    o.retry.policy.base_delay = std::chrono::milliseconds(1);
+    return o;
+  }
+
+  std::unique_ptr<Provider> Make() { return Make(Options()); }
+  std::unique_ptr<Provider> Make(GcpProviderOptions o, std::string token = kToken) {
     ProviderContext ctx;
     ctx.project_name = kName;
     ctx.region = kRegion;
@@ -91,12 +132,6 @@ class GcpProviderTest : public ::testing::Test {
     ctx.parallelism = 4;
     ctx.wait_timeout_micros = 20LL * 1000 * 1000;
     o.env = auth::MapEnv({{"NIC_GCP_ENDPOINT", Server().endpoint()}, {"GOOGLE_OAUTH_ACCESS_TOKEN", token}});
-    o.transport = &transport_;
-    o.poll_initial = std::chrono::milliseconds(1);
-    o.poll_max = std::chrono::milliseconds(5);
-    if (o.page_size == 0) o.page_size = 2;
-    o.retry.policy.max_attempts = 2;
-    o.retry.policy.base_delay = std::chrono::milliseconds(1);
     auto p = NewGcpProvider(ctx, std::move(o));
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     return p.ok() ? std::move(p).value() : nullptr;
@@ -222,16 +257,37 @@ TEST_F(GcpProviderTest, CreatesTheNebariStackAndReadsItBackFieldByField) {
 }
 
 TEST_F(GcpProviderTest, CreateRetriedAfterALostAnswerClaimsItsOwnResourceButNotSomeoneElses) {
+  // The answers to the network insert, the cluster create and a node pool create are lost after
+  // the server acted; the resent requests meet 409 ALREADY_EXISTS, find NIC's own
+  // description/labels, wait for the operations already running and carry on.
+  AnswerLosingTransport losing(&transport_, {"POST /compute/v1/projects/nic-test-project/global/networks",
+                                             "POST /v1/projects/nic-test-project/locations/us-central1/clusters",
+                                             "POST /v1/projects/nic-test-project/locations/us-central1/clusters/nebari-dev/nodePools"});
+  GcpProviderOptions o = Options();
+  o.transport = &losing;
+  provider_ = Make(o);
   CreateStack();
-  // The same create again (as after a crash before the state write): NIC's own labels/description.
-  MustCreate("cloud.vpc", {{"name", "nebari-dev-net"}});
-  MustCreate("cloud.node_groups", Pool("user", "e2-standard-4", 0, 5, true));
-  // Someone else's network and cluster with the same names.
+  EXPECT_EQ(losing.lost(), 3);
+  json cluster = MustRead("cloud.cluster", {{"name", kClusterName}});
+  EXPECT_EQ(cluster["status"], "RUNNING");
+  auto pools = json::parse(Raw("GET", kLoc + "/clusters/nebari-dev/nodePools").body);
+  ASSERT_EQ(pools["nodePools"].size(), 3u) << pools.dump();  // the default pool went too
+  for (const auto& p : pools["nodePools"]) EXPECT_EQ(p["status"], "RUNNING") << p.dump();
+  EXPECT_EQ(transport_.Count("POST /compute/v1/projects/nic-test-project/global/networks"), 2);
+
+  // Someone else's network with the name NIC wants: refused, not claimed.
   ASSERT_EQ(Raw("POST", kCmp + "/global/networks", {{"name", "foreign-net"}}).status, 200);
   auto r = prov().Create("cloud.vpc", {{"name", "foreign-net"}}, "tok");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kConflict);
   EXPECT_NE(r.status().message().find("already exists and was not created by NIC"), std::string::npos) << r.status().ToString();
+  // ... and the same for someone else's node pool.
+  ASSERT_EQ(Raw("POST", "/_test/reset").status, 200);
+  auto op = json::parse(Raw("POST", kLoc + "/clusters/nebari-dev/nodePools", {{"nodePool", {{"name", "theirs"}, {"initialNodeCount", 1}}}}).body);
+  for (int i = 0; i < 2; ++i) Raw("GET", kLoc + "/operations/" + op["name"].get<std::string>());
+  auto theirs = prov().Create("cloud.node_groups", Pool("theirs", "e2-standard-2", 0, 2, false), "tok");
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_EQ(theirs.status().code(), ErrorCode::kConflict) << theirs.status().ToString();
 }
 
 TEST_F(GcpProviderTest, DiscoversOnlyResourcesLabelledForThisCluster) {
@@ -324,7 +380,7 @@ TEST_F(GcpProviderTest, StaleFingerprintsAndEtagsAreRetriedAfterReReading) {
   EXPECT_EQ(transport_.Count("PATCH /compute/v1/"), 2);
 
   // A writer that never stops: bounded, and the error says what happened.
-  GcpProviderOptions o;
+  GcpProviderOptions o = Options();
   o.max_conflict_retries = 2;
   auto impatient = Make(o);
   ASSERT_EQ(Raw("POST", "/_test/stale-fingerprint?count=10").status, 200);
@@ -338,25 +394,44 @@ TEST_F(GcpProviderTest, StaleFingerprintsAndEtagsAreRetriedAfterReReading) {
 
 TEST_F(GcpProviderTest, WaitsOutAnotherOperationRunningOnTheCluster) {
   CreateStack();
-  // Someone else starts a node pool create and polls it slowly; GKE refuses NIC's change with
-  // 400 FAILED_PRECONDITION "Operation ... is currently ..." until it is done.
+  // Someone else starts a node pool create; GKE refuses NIC's change with 400
+  // FAILED_PRECONDITION "Operation ... is currently ..." until it is done. NIC waits for that
+  // operation (the stand-in's operations only progress when read) and then tries again.
   auto op = json::parse(Raw("POST", kLoc + "/clusters/nebari-dev/nodePools",
                             {{"nodePool", {{"name", "theirs"}, {"initialNodeCount", 1}}}}).body);
   ASSERT_TRUE(op.contains("name")) << op.dump();
-  std::atomic<bool> stop{false};
-  std::thread poller([&] {
-    for (int i = 0; i < 3 && !stop; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      Raw("GET", kLoc + "/operations/" + op["name"].get<std::string>());
-    }
-  });
   transport_.Clear();
-  json pool = Pool("extra", "e2-standard-2", 0, 2, false);
-  auto r = prov().Create("cloud.node_groups", pool, "tok");
-  stop = true;
-  poller.join();
+  auto r = prov().Create("cloud.node_groups", Pool("extra", "e2-standard-2", 0, 2, false), "tok");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_GE(transport_.Count("POST /v1/projects/nic-test-project/locations/us-central1/clusters/nebari-dev/nodePools"), 2);
+  EXPECT_EQ(transport_.Count("POST /v1/projects/nic-test-project/locations/us-central1/clusters/nebari-dev/nodePools"), 2);
+  EXPECT_EQ(transport_.Count("/operations/" + op["name"].get<std::string>()), 2);
+  EXPECT_EQ(json::parse(Raw("GET", kLoc + "/clusters/nebari-dev/nodePools/theirs").body)["status"], "RUNNING");
+}
+
+TEST_F(GcpProviderTest, SurvivesTransientFaultsWithoutDuplicatesOrLostOperations) {
+  // 503s, 429s, 500s and connection resets (the request may have been processed) on a fifth of
+  // the requests: a resent create meets 409 ALREADY_EXISTS and claims NIC's own resource, a
+  // resent write meets a busy cluster and waits for its own earlier operation.
+  http::FaultOptions f;
+  f.seed = 11;
+  f.rate = 0.2;
+  f.kinds = {http::Fault::kUnavailable503, http::Fault::kThrottle429, http::Fault::kServerError500,
+             http::Fault::kConnectionReset};
+  http::FaultInjectingTransport faulty(&transport_, f);
+  GcpProviderOptions o = Options();
+  o.transport = &faulty;
+  o.retry.policy.max_attempts = 10;
+  provider_ = Make(o);
+  CreateStack();
+  json rec = MustRead("cloud.node_groups", {{"name", "user"}, {"cluster", kClusterName}});
+  json got = MustUpdate("cloud.node_groups", rec, Pool("user", "e2-standard-4", 2, 7, true));
+  EXPECT_EQ(got["scaling_config"], json::parse(R"({"min_size":2,"max_size":7})"));
+  EXPECT_GT(faulty.injected(), 5);
+  auto found = prov().Discover(kName);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->size(), 7u);
+  auto pools = json::parse(Raw("GET", kLoc + "/clusters/nebari-dev/nodePools").body);
+  EXPECT_EQ(pools["nodePools"].size(), 3u) << pools.dump();
 }
 
 TEST_F(GcpProviderTest, FollowsPaginationOverSeveralPages) {
@@ -439,7 +514,7 @@ TEST_F(GcpProviderTest, ServerErrorsSurfaceAsClearNicErrors) {
   EXPECT_NE(bad.status().message().find("Invalid value for field 'resource.name'"), std::string::npos);
 
   // Wrong credentials: kUnauthenticated with the method and a hint.
-  auto stranger = Make({}, "wrong-token");
+  auto stranger = Make(Options(), "wrong-token");
   auto read = stranger->Read("cloud.cluster", {{"name", kClusterName}});
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.status().code(), ErrorCode::kUnauthenticated);
