@@ -259,7 +259,8 @@ Status GcpClient::RetryConflicts(const std::string& what, const std::function<St
     std::string reason;
     if (auto it = st.details().find("google_reason"); it != st.details().end()) reason = it->second;
     bool fingerprint = Contains(message, "fingerprint") || reason == "conditionNotMet" || gstatus == "ABORTED";
-    bool busy = Contains(message, "Please wait and try again") || Contains(message, "incompatible operation");
+    bool busy = Contains(message, "Please wait and try again") || Contains(message, "incompatible operation") ||
+                Contains(message, "is currently being");
     if (fingerprint) {
       // Someone else changed the resource between our read and write: the attempt re-reads.
       if (++stale > opt_.max_conflict_retries) {
@@ -270,10 +271,11 @@ Status GcpClient::RetryConflicts(const std::string& what, const std::function<St
       continue;
     }
     if (!busy) return st;
-    // GKE names the operation in the way ("Operation operation-... is currently ..."): wait for
-    // it to finish (whatever its outcome: it is someone else's), then try again at once.
-    if (auto at = message.find("Operation operation-"); at != std::string::npos) {
-      std::string name = message.substr(at + 10, message.find(' ', at + 10) - (at + 10));
+    // GKE usually names the operation in the way ("Operation operation-... is currently ...",
+    // "Cluster is running incompatible operation operation-..."): wait for it to finish
+    // (whatever its outcome: it is someone else's), then try again at once.
+    if (auto at = message.find("operation-"); at != std::string::npos) {
+      std::string name = message.substr(at, message.find_first_of(" .,\n", at) - at);
       auto other = PollGke(json{{"name", name}}, what + ": waiting for " + name + ", which is running on the cluster");
       if (other.ok() && std::chrono::steady_clock::now() < deadline) continue;
       if (!other.ok() && other.status().code() == ErrorCode::kTimeout) return other.status();
