@@ -37,7 +37,8 @@ Result<DesiredModel> BuildGcpDesiredModel(const NebariConfig& config) {
               {"instance_type", g.instance},
               {"scaling_config", {{"min_size", g.min_nodes}, {"max_size", g.max_nodes}}}};
     if (g.disk_size) v["disk_size_gb"] = *g.disk_size;
-    bool preemptible = g.extra.is_object() && g.extra.value("preemptible", false);
+    bool preemptible = g.extra.is_object() && g.extra.contains("preemptible") && g.extra["preemptible"].is_boolean() &&
+                       g.extra["preemptible"].get<bool>();
     if (preemptible) v["preemptible"] = true;
     if (g.spot) v["spot"] = true;
     v["labels"] = g.labels;
