@@ -322,6 +322,26 @@ class GcpServerTest(unittest.TestCase):
         self.assertEqual(done["httpErrorStatusCode"], 403)
         self.assertComputeError(self.req("GET", CMP + "/global/networks/net"), 404, "notFound")
 
+    def test_operations_list_wait_and_set_size(self):
+        r = self.req("POST", LOC + "/clusters", {"cluster": {"name": "c1", "initialNodeCount": 1}})
+        op = r.json()
+        ops = self.req("GET", LOC + "/operations").json()["operations"]
+        self.assertEqual([o["name"] for o in ops], [op["name"]])
+        self.assertEqual(ops[0]["status"], "PENDING")
+        self.wait_gke(op)
+        r = self.req("POST", LOC + "/clusters/c1/nodePools/default-pool:setSize", {"nodeCount": 3})
+        self.assertEqual(r.json()["operationType"], "SET_NODE_POOL_SIZE")
+        self.assertGkeError(self.req("POST", LOC + "/clusters/c1/nodePools/default-pool:setSize", {"nodeCount": 1}),
+                            400, "FAILED_PRECONDITION")
+        self.wait_gke(r.json())
+        self.assertGkeError(self.req("POST", LOC + "/clusters/c1/nodePools/default-pool:setSize", {"nodeCount": -1}),
+                            400, "INVALID_ARGUMENT")
+        # compute: POST .../operations/{op}/wait returns the operation DONE
+        op = self.req("POST", CMP + "/global/networks", {"name": "net"}).json()
+        done = self.req("POST", CMP + "/global/operations/%s/wait" % op["name"]).json()
+        self.assertEqual(done["status"], "DONE")
+        self.assertComputeError(self.req("GET", CMP + "/global/operations/operation-0-0"), 404, "notFound")
+
     def test_request_counter(self):
         self.req("GET", CMP + "/global/networks")
         self.req("GET", LOC + "/clusters")
