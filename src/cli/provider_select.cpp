@@ -1,18 +1,20 @@
 #include "src/cli/provider_select.h"
 
 #include "nic/aws_provider.h"
+#include "nic/azure_provider.h"
 #include "nic/kubernetes_provider.h"
 
 namespace nic::cli {
 
 Result<std::unique_ptr<Provider>> OpenProvider(const std::string& provider, const ProviderContext& context) {
   if (provider == "aws") return NewAwsProvider(context);
+  if (provider == "azure") return NewAzureProvider(context);
   // Nebari's "local" (kind) and "existing" clusters have no cloud layer NIC manages: their
   // resources are the stage-03 Kubernetes objects, reached through the kubeconfig
   // (KUBECONFIG, then ~/.kube/config; the context's namespace is not used).
   if (provider == "local" || provider == "existing") return NewKubernetesProviderFromKubeconfig(context, kube::LoadOptions{});
   return Status::Unsupported("live reads for provider \"" + provider +
-                             "\" are not available in this build (AWS is); the state can be imported, inspected and "
+                             "\" are not available in this build (AWS, Azure and Kubernetes are); the state can be imported, inspected and "
                              "planned offline with --refresh=false");
 }
 

@@ -1,4 +1,5 @@
 #include "nic/plan.h"
+#include "src/reconcile/desired_azure.h"
 
 #include <algorithm>
 #include <map>
@@ -231,6 +232,7 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
     m.authoritative.push_back("cloud.node_groups");
     return m;
   }
+  if (config.provider == "azure") return BuildAzureDesiredModel(config);
   if (config.provider == "local" || config.provider == "existing") {
     // Stage 03 on an existing or kind cluster: the namespace Nebari's
     // kubernetes-initialization module creates (template: kubernetes_namespace.main).
