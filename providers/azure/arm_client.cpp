@@ -192,8 +192,10 @@ Status ArmClient::Pause(const http::Response* last, std::chrono::milliseconds* d
                         std::chrono::steady_clock::time_point deadline, const std::string& what,
                         const std::string& state) {
   std::chrono::milliseconds wait = *delay;
+  // The server's Retry-After wins over NIC's own backoff (ARM sends it with every operation
+  // header); 0 means "ask again now".
   if (last != nullptr) {
-    if (auto ra = RetryAfter(*last); ra && ra->count() > 0) wait = *ra;
+    if (auto ra = RetryAfter(*last)) wait = std::min(*ra, std::chrono::milliseconds(opt_.retry.policy.max_retry_after));
   }
   auto now = std::chrono::steady_clock::now();
   if (now + wait > deadline) {

@@ -230,7 +230,11 @@ Result<std::string> PoolPath(const ArmClient& c, const json& j) {
 json PoolState(const json& b) {
   const json& p = Props(b);
   std::string id = JStr(b, "id");
-  json v = {{"id", id}, {"name", JStr(b, "name")}, {"cluster_id", id.substr(0, id.rfind("/agentPools/"))}};
+  json v = {{"id", id},
+            {"name", JStr(b, "name")},
+            {"cluster_id", id.substr(0, id.rfind("/agentPools/"))},
+            {"cluster_name", IdPart(id, "managedClusters")},
+            {"resource_group_name", IdPart(id, "resourceGroups")}};
   CopyIf(v, "instance_type", p, "vmSize");
   json sc = json::object();
   CopyIf(sc, "min_size", p, "minCount");

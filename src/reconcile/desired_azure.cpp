@@ -65,13 +65,15 @@ Result<DesiredModel> BuildAzureDesiredModel(const NebariConfig& config) {
     if (g.name == "general") def = &g;
   }
   bool wi = ps.value("workload_identity_enabled", false);
+  // Only fields a live read returns belong here (the plan compares every field given). The
+  // default pool's settings, which a cluster create needs (default_node_pool_settings), are
+  // left out: this version takes over existing clusters and refuses to create one.
   json cluster = {{"name", base},
                   {"resource_group_name", rg},
                   {"location", location},
                   {"oidc_issuer_enabled", wi},
                   {"workload_identity_enabled", wi},
-                  {"default_node_pool", def->name},
-                  {"default_node_pool_settings", NodeGroupJson(*def, true)}};
+                  {"default_node_pool", def->name}};
   if (!config.kubernetes_version.empty()) cluster["version"] = config.kubernetes_version;
   if (!tags.empty()) cluster["tags"] = tags;
   m.resources.push_back({"cloud.cluster", "cloud.cluster", cluster});

@@ -327,7 +327,9 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
         InheritFromState(state, d.collection, ch.desired);
         std::string detail;
         if (d.collection == "cloud.node_groups") {
-          detail = " (" + d.value["instance_types"][0].get<std::string>() + ", " +
+          // AWS lists instance_types; AKS and GKE pools have one instance_type.
+          const json& types = d.value.contains("instance_types") ? d.value["instance_types"] : json::array();
+          detail = " (" + (types.empty() ? d.value.value("instance_type", "") : types[0].get<std::string>()) + ", " +
                    std::to_string(d.value["scaling_config"]["min_size"].get<int64_t>()) + "–" +
                    std::to_string(d.value["scaling_config"]["max_size"].get<int64_t>()) + " nodes)";
         }

@@ -414,6 +414,32 @@ TEST_F(AzureProviderTest, WaitingStopsAtTheContextTimeout) {
       << r.status().message();
 }
 
+TEST(AzureRetryAfter, TheServersRetryAfterIsHonouredWhilePolling) {
+  // Operations answer "Retry-After: 30": NIC must wait that long before polling, which a
+  // 2-second wait budget cannot cover, so it stops at once (its own 1 ms backoff would not).
+  auto s = PythonServer::Start("arm_server.py", {"--lro-polls", "1", "--retry-after", "30"});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ProviderContext ctx;
+  ctx.project_name = "nebari";
+  ctx.region = "eastus";
+  ctx.wait_timeout_micros = 2LL * 1000 * 1000;
+  AzureProviderOptions o;
+  o.endpoint = (*s)->endpoint();
+  o.subscription_id = kSub;
+  o.token = "t";
+  o.poll_initial = std::chrono::milliseconds(1);
+  o.env = auth::MapEnv({});
+  auto p = NewAzureProvider(ctx, o);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->Create("cloud.resource_groups", json{{"name", kRg}}, "").ok());  // synchronous
+  ASSERT_EQ(RawHttp((*s)->port(), "POST", "/_test/reset").status, 200);
+  auto r = (*p)->Create("cloud.vpc", json{{"name", "v"}, {"resource_group_name", kRg}, {"cidr", "10.0.0.0/16"}}, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kTimeout);
+  auto counts = json::parse(RawHttp((*s)->port(), "GET", "/_test/requests").body);
+  EXPECT_EQ(counts["by_method"].value("GET", 0), 0);  // never polled
+}
+
 TEST(AzureProviderOptions, SubscriptionAndCredentialsAreRequired) {
   ProviderContext ctx;
   ctx.project_name = "p";
