@@ -889,6 +889,12 @@ class ArmHandler(serverutil.BaseHandler):
     def _create_inline_pools(self, entry, body, sub, rg, creating):
         st = self.server.store
         cid = entry["body"]["id"]
+        if not creating:
+            # AKS use-etags: a cluster-level operation updates the cluster's and every agent
+            # pool's eTag.
+            for r in st.resources.values():
+                if r["parent"] == key_of(cid) and r["kind"].endswith("/agentPools"):
+                    r["body"]["eTag"] = new_etag("aks")
         if creating:
             for p in body["properties"].get("agentPoolProfiles") or []:
                 pname = p.get("name") or ""
