@@ -314,12 +314,12 @@ std::vector<CollectionOps> AllCollections() {
     o.create = [](ArmClient& c, const json& d) -> Result<json> {
       NIC_ASSIGN_OR_RETURN(std::string name, NameOf(d, "cloud.resource_groups"));
       json body = {{"location", Location(c, d)}, {"tags", c.NicTags("resource-group", d)}};
-      NIC_ASSIGN_OR_RETURN(auto r, c.PutAndWait(c.GroupPath(name), body, "resource group " + name));
+      NIC_RETURN_IF_ERROR(c.PutAndWait(c.GroupPath(name), body, "resource group " + name).status());
       return json{{"name", name}};
     };
     o.update = [](ArmClient& c, const json& rec, const json& live, const json& d) -> Result<json> {
       json body = {{"location", JStr(live, "location")}, {"tags", MergedTags(c, live, "resource-group", d)}};
-      NIC_ASSIGN_OR_RETURN(auto r, c.PutAndWait(RgPath(c, rec), body, "resource group " + JStr(live, "name")));
+      NIC_RETURN_IF_ERROR(c.PutAndWait(RgPath(c, rec), body, "resource group " + JStr(live, "name")).status());
       return rec;
     };
     o.remove = [](ArmClient& c, const json& r) {
@@ -378,7 +378,7 @@ std::vector<CollectionOps> AllCollections() {
       NIC_ASSIGN_OR_RETURN(auto live, c.Get(path, "virtual network " + name));
       if (!live) return Status::NotFound("virtual network " + name + " disappeared");
       NIC_ASSIGN_OR_RETURN(json body, build(live->body));
-      NIC_ASSIGN_OR_RETURN(auto r, c.PutAndWait(path, body, "virtual network " + name, build));
+      NIC_RETURN_IF_ERROR(c.PutAndWait(path, body, "virtual network " + name, build).status());
       return rec;
     };
     o.remove = [](ArmClient& c, const json& r) -> Status {
@@ -408,7 +408,7 @@ std::vector<CollectionOps> AllCollections() {
     };
     o.update = [](ArmClient& c, const json& rec, const json&, const json& d) -> Result<json> {
       json body = {{"properties", SubnetProps(d)}};
-      NIC_ASSIGN_OR_RETURN(auto r, c.PutAndWait(SubnetPath(c, rec), body, "subnet " + JStr(rec, "name")));
+      NIC_RETURN_IF_ERROR(c.PutAndWait(SubnetPath(c, rec), body, "subnet " + JStr(rec, "name")).status());
       return rec;
     };
     o.remove = [](ArmClient& c, const json& r) {
@@ -436,7 +436,7 @@ std::vector<CollectionOps> AllCollections() {
     o.update = [](ArmClient& c, const json& rec, const json& live, const json& d) -> Result<json> {
       NIC_ASSIGN_OR_RETURN(std::string name, NameOf(rec, "cloud.identities"));
       json body = {{"location", JStr(live, "location")}, {"tags", MergedTags(c, live, "identity", d)}};
-      NIC_ASSIGN_OR_RETURN(auto r, c.PutAndWait(IdentityPath(c, rec, name), body, "managed identity " + name));
+      NIC_RETURN_IF_ERROR(c.PutAndWait(IdentityPath(c, rec, name), body, "managed identity " + name).status());
       return rec;
     };
     o.remove = [](ArmClient& c, const json& r) -> Status {
@@ -512,7 +512,7 @@ std::vector<CollectionOps> AllCollections() {
       NIC_ASSIGN_OR_RETURN(auto live, c.Get(path, "AKS cluster " + name));
       if (!live) return Status::NotFound("AKS cluster " + name + " disappeared");
       NIC_ASSIGN_OR_RETURN(json body, build(live->body));
-      NIC_ASSIGN_OR_RETURN(auto r, c.PutAndWait(path, body, "AKS cluster " + name, build));
+      NIC_RETURN_IF_ERROR(c.PutAndWait(path, body, "AKS cluster " + name, build).status());
       return rec;
     };
     o.remove = [](ArmClient& c, const json& r) -> Status {
@@ -561,12 +561,22 @@ std::vector<CollectionOps> AllCollections() {
       NIC_ASSIGN_OR_RETURN(auto live, c.Get(path, "agent pool " + name));
       if (!live) return Status::NotFound("agent pool " + name + " disappeared");
       NIC_ASSIGN_OR_RETURN(json body, build(live->body));
-      NIC_ASSIGN_OR_RETURN(auto r, c.PutAndWait(path, body, "agent pool " + name, build));
+      NIC_RETURN_IF_ERROR(c.PutAndWait(path, body, "agent pool " + name, build).status());
       return rec;
     };
     o.remove = [](ArmClient& c, const json& r) -> Status {
       NIC_ASSIGN_OR_RETURN(std::string path, PoolPath(c, r));
-      return c.DeleteAndWait(path, "agent pool " + JStr(r, "name"));
+      Status st = c.DeleteAndWait(path, "agent pool " + JStr(r, "name"));
+      auto code = st.details().find("arm_code");
+      if (!st.ok() && code != st.details().end() && code->second == "OperationNotAllowed") {
+        // AKS keeps at least one System pool: Nebari's default pool is part of the cluster
+        // (Terraform's default_node_pool) and goes only with it.
+        Status refused(ErrorCode::kRefused, st.message());
+        for (const auto& [k, v] : st.details()) refused.WithDetail(k, v);
+        return refused.WithSuggestion("delete the AKS cluster (cloud.cluster) to remove its default pool, or make "
+                                      "another pool mode System first");
+      }
+      return st;
     };
     out.push_back(std::move(o));
   }

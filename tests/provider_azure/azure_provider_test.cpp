@@ -340,6 +340,12 @@ TEST_F(AzureProviderTest, DeletesFollowLocationPollingUntilGone) {
   // Deleting again is fine (ARM: 204 for something not there).
   EXPECT_TRUE(provider_->Delete("cloud.node_groups", made["user"]).ok());
 
+  // The default System pool goes only with its cluster.
+  Status system = provider_->Delete("cloud.node_groups", made["general"]);
+  ASSERT_FALSE(system.ok());
+  EXPECT_EQ(system.code(), ErrorCode::kRefused);
+  EXPECT_NE(system.message().find("last System pool"), std::string::npos) << system.message();
+
   for (const char* k : {"cluster", "identity", "subnet.pods", "vpc"}) {
     std::string coll = std::string(k) == "cluster" ? "cloud.cluster"
                        : std::string(k) == "identity" ? "cloud.identities"
@@ -351,6 +357,9 @@ TEST_F(AzureProviderTest, DeletesFollowLocationPollingUntilGone) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_FALSE(r->has_value()) << k;
   }
+  auto general = provider_->Read("cloud.node_groups", made["general"]);
+  ASSERT_TRUE(general.ok());
+  EXPECT_FALSE(general->has_value());  // gone with the cluster
   // The resource group goes last: its DELETE answers 202 with only a Location header.
   ASSERT_TRUE(provider_->Delete("cloud.resource_groups", made["rg"]).ok());
   auto rg = provider_->Read("cloud.resource_groups", made["rg"]);
