@@ -310,9 +310,13 @@ TEST_F(AzureProviderTest, ConflictsAreRetriedAfterARereadAndSurfaceWhenTheyPersi
   EXPECT_EQ((*up)["scaling_config"]["max_size"], 9);
   EXPECT_EQ(Requests()["by_method"]["PUT"], 3);  // 409, 412, then the one that worked
 
-  // A stale If-Match from the retry path: the live etag is what the retry sent.
-  auto live = Arm("GET", made["user"]["id"].get<std::string>() + "?api-version=2024-09-01");
-  ASSERT_EQ(live.status, 200);
+  // A DELETE refused with 409 while another operation runs is sent again.
+  Post("/_test/inject", {{"method", "DELETE"}, {"path_contains", "userAssignedIdentities/nebari-wi"}, {"status", 409},
+                         {"code", "AnotherOperationInProgress"}, {"count", 2}});
+  ASSERT_TRUE(provider_->Delete("cloud.identities", made["identity"]).ok());
+  auto gone = provider_->Read("cloud.identities", made["identity"]);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
 
   // A conflict that does not clear is reported with the ARM code and the pool.
   auto impatient = Make(Context(), kToken, 1);
