@@ -28,7 +28,10 @@ json NodeGroupJson(const NodeGroup& g, bool is_default) {
   if (is_default) v["default_node_pool"] = true;
   if (g.disk_size) v["os_disk_size_gb"] = *g.disk_size;
   if (g.spot) v["priority"] = "Spot";
-  if (!g.labels.empty()) v["labels"] = g.labels;
+  // Nebari labels every pool azure-node-pool=<name> (its default node selectors use it).
+  json labels = {{"azure-node-pool", g.name}};
+  for (const auto& [k, val] : g.labels) labels[k] = val;
+  v["labels"] = labels;
   if (!g.taints.empty()) {
     // AKS spells taints as "key=value:Effect" strings (nodeTaints).
     json t = json::array();

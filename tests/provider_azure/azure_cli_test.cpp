@@ -69,9 +69,11 @@ TEST(AzureCli, DeployCreatesTheStackThenPlanIsCleanAndAChangeIsApplied) {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     json general = {{"name", "general"}, {"instance_type", "Standard_D8_v3"},
                     {"scaling_config", {{"min_size", 1}, {"max_size", 1}}}, {"auto_scaling_enabled", true},
-                    {"mode", "System"}, {"cluster_name", "nebari-dev"}, {"resource_group_name", "nebari-dev"}};
+                    {"mode", "System"}, {"cluster_name", "nebari-dev"}, {"resource_group_name", "nebari-dev"},
+                    {"labels", {{"azure-node-pool", "general"}}}};
     json user = general;
     user["name"] = "user";
+    user["labels"] = {{"azure-node-pool", "user"}};
     user["instance_type"] = "Standard_D4_v3";
     user["scaling_config"] = {{"min_size", 0}, {"max_size", 5}};
     user["mode"] = "User";
@@ -114,6 +116,70 @@ TEST(AzureCli, DeployCreatesTheStackThenPlanIsCleanAndAChangeIsApplied) {
   auto again = RunNic({"deploy", "-f", config, "--state", state, "--auto-approve"}, env);
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(ArmGet(port, aks + "/agentPools/user?api-version=2024-09-01")["properties"]["maxCount"], 7);
+}
+
+// `nic import` of Nebari's Azure Terraform state, then `nic plan` against the same stack live:
+// the importer's shapes and the provider's reads agree field by field, so nothing changes.
+TEST(AzureCli, ImportedTerraformStackPlansCleanAgainstTheLiveStack) {
+  constexpr const char* kFixtureSub = "00000000-0000-4000-8000-000000000000";  // the fixture's ids
+  auto server = PythonServer::Start("arm_server.py", {"--require-token", kToken, "--page-size", "2"});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  {
+    ProviderContext ctx;
+    ctx.project_name = "nebari";
+    ctx.region = "eastus";
+    AzureProviderOptions o;
+    o.endpoint = (*server)->endpoint();
+    o.subscription_id = kFixtureSub;
+    o.token = kToken;
+    o.poll_initial = std::chrono::milliseconds(1);
+    o.env = auth::MapEnv({});
+    auto p = NewAzureProvider(ctx, o);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    auto pool = [](const std::string& name, const std::string& vm, int min, int max) {
+      return json{{"name", name}, {"instance_type", vm}, {"scaling_config", {{"min_size", min}, {"max_size", max}}},
+                  {"auto_scaling_enabled", true}, {"mode", name == "general" ? "System" : "User"},
+                  {"labels", {{"azure-node-pool", name}}}, {"cluster_name", "nebari-dev"},
+                  {"resource_group_name", "nebari-dev-rg"}};
+    };
+    for (const auto& [coll, v] : std::vector<std::pair<std::string, json>>{
+             {"cloud.resource_groups", {{"name", "nebari-dev-rg"}, {"location", "eastus"}}},
+             {"cloud.cluster", {{"name", "nebari-dev"}, {"resource_group_name", "nebari-dev-rg"}, {"version", "1.31.5"},
+                                {"oidc_issuer_enabled", true}, {"workload_identity_enabled", true},
+                                {"dns_prefix", "nebari-dev"}, {"default_node_pool", "general"},
+                                {"default_node_pool_settings", pool("general", "Standard_D8_v3", 1, 1)}}},
+             {"cloud.node_groups", pool("general", "Standard_D8_v3", 1, 1)},
+             {"cloud.node_groups", pool("user", "Standard_D4_v3", 0, 5)},
+             {"cloud.node_groups", pool("worker", "Standard_D4_v3", 0, 5)}}) {
+      auto r = (*p)->Create(coll, v, "");
+      ASSERT_TRUE(r.ok()) << coll << ": " << r.status().ToString();
+    }
+  }
+  TempDir dir;
+  // The fixture's config, with what its Terraform state says: the resource group's name,
+  // workload identity on, and no taints on user/worker (the state has none).
+  std::string config = dir.Write("nebari-config.yaml",
+                                 "project_name: nebari\nnamespace: dev\nprovider: azure\ndomain: nebari.example.com\n"
+                                 "terraform_state:\n  type: remote\nazure:\n  region: eastus\n"
+                                 "  kubernetes_version: '1.31.5'\n  storage_account_postfix: abcd\n"
+                                 "  resource_group_name: nebari-dev-rg\n  workload_identity_enabled: true\n"
+                                 "  node_groups:\n"
+                                 "    general: {instance: Standard_D8_v3, min_nodes: 1, max_nodes: 1}\n"
+                                 "    user: {instance: Standard_D4_v3, min_nodes: 0, max_nodes: 5, taints: []}\n"
+                                 "    worker: {instance: Standard_D4_v3, min_nodes: 0, max_nodes: 5, taints: []}\n");
+  std::string fixtures = SourceDir() + "/tests/fixtures/tfstate/";
+  std::string state = dir.File("nic-state.json");
+  auto imp = RunNic({"import", "--from-terraform", "--config", config, "--terraform-state-02", fixtures + "azure_02.tfstate",
+                     "--terraform-state-03", fixtures + "azure_03.tfstate", "--output-state", state,
+                     "--output-file", dir.File("outputs.json")});
+  ASSERT_EQ(imp.exit_code, 0) << imp.out << imp.err;
+  std::map<std::string, std::string> env = {{"NIC_AZURE_ARM_ENDPOINT", (*server)->endpoint()},
+                                            {"AZURE_SUBSCRIPTION_ID", kFixtureSub},
+                                            {"NIC_AZURE_TOKEN", kToken}};
+  auto plan = RunNic({"plan", "-f", config, "--state", state, "--detailed-exitcode"}, env);
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  // Every imported Azure resource was read live (resource group, cluster, three pools).
+  EXPECT_NE(plan.out.find("refreshed 5 resources"), std::string::npos) << plan.out;
 }
 
 TEST(AzureCli, MissingSubscriptionIsAClearConfigError) {
