@@ -453,6 +453,37 @@ TEST(AzureRetryAfter, TheServersRetryAfterIsHonouredWhilePolling) {
   EXPECT_EQ(counts["by_method"].value("GET", 0), 0);  // never polled
 }
 
+TEST(AzureEntra, ClientCredentialsFromTheEnvironmentReachArm) {
+  // The stand-in also answers {authority}/{tenant}/oauth2/v2.0/token, handing out the token it
+  // requires, so this covers the whole credential path: env -> Entra -> bearer -> ARM.
+  auto s = PythonServer::Start("arm_server.py", {"--require-token", "minted", "--client-secret", "s3cret"});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ProviderContext ctx;
+  ctx.project_name = "nebari";
+  ctx.region = "eastus";
+  auto make = [&](const std::string& secret) {
+    AzureProviderOptions o;
+    o.endpoint = (*s)->endpoint();
+    o.retry.policy.max_attempts = 1;
+    o.env = auth::MapEnv({{"AZURE_SUBSCRIPTION_ID", kSub},
+                          {"AZURE_TENANT_ID", "tenant-1"},
+                          {"AZURE_CLIENT_ID", "client-1"},
+                          {"AZURE_CLIENT_SECRET", secret},
+                          {"AZURE_AUTHORITY_HOST", (*s)->endpoint()}});
+    return NewAzureProvider(ctx, o);
+  };
+  auto good = make("s3cret");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  auto rg = (*good)->Create("cloud.resource_groups", json{{"name", kRg}}, "");
+  ASSERT_TRUE(rg.ok()) << rg.status().ToString();
+  EXPECT_EQ((*rg)["location"], "eastus");
+  auto bad = make("wrong");
+  ASSERT_TRUE(bad.ok());
+  auto denied = (*bad)->Read("cloud.resource_groups", json{{"name", kRg}});
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.status().code(), ErrorCode::kUnauthenticated) << denied.status().ToString();
+}
+
 TEST(AzureProviderOptions, SubscriptionAndCredentialsAreRequired) {
   ProviderContext ctx;
   ctx.project_name = "p";

@@ -150,6 +150,7 @@ RG_LIST_RE = re.compile(r"^/subscriptions/([^/]+)/resourcegroups$", re.I)
 RES_LIST_RE = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/resources$", re.I)
 PROVIDER_RE = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/([^/]+)/(.+)$", re.I)
 OP_RE = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)/locations/([^/]+)/(operations|operationresults)/([^/]+)$", re.I)
+TOKEN_RE = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 FILTER_RE = re.compile(r"^\s*tagName\s+eq\s+'((?:[^']|'')*)'(?:\s+and\s+tagValue\s+eq\s+'((?:[^']|'')*)')?\s*$", re.I)
 
 
@@ -162,6 +163,8 @@ class ArmHandler(serverutil.BaseHandler):
         path = urllib.parse.unquote(raw_path)
         if path.startswith("/_test/"):
             return self._test_endpoint(path)
+        if TOKEN_RE.match(path) and self.command == "POST":
+            return self._token(path)
         self.server.count(self.command)
         self.request_id = str(uuid.uuid4())
         try:
@@ -244,6 +247,25 @@ class ArmHandler(serverutil.BaseHandler):
         if not isinstance(obj, dict):
             raise bad_request("InvalidRequestContent", "The request content must be a JSON object.")
         return obj
+
+    # ---------------------------------------------------------------------- Entra token
+    def _token(self, path):
+        """OAuth2 client credentials as login.microsoftonline.com/{tenant}/oauth2/v2.0/token answers
+        them (a convenience so one stand-in covers the whole ARM credential path)."""
+        form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
+        if form.get("grant_type") != "client_credentials":
+            return self.send_json(400, {"error": "unsupported_grant_type",
+                                        "error_description": "AADSTS70003: grant_type must be client_credentials"})
+        if not form.get("client_id") or (self.server.client_secret is not None
+                                         and form.get("client_secret") != self.server.client_secret):
+            return self.send_json(401, {"error": "invalid_client",
+                                        "error_description": "AADSTS7000215: Invalid client secret provided."})
+        if form.get("scope") != "https://management.azure.com/.default":
+            return self.send_json(400, {"error": "invalid_scope",
+                                        "error_description": "AADSTS70011: the scope '%s' is not valid here."
+                                        % form.get("scope")})
+        return self.send_json(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                                    "access_token": self.server.required_token or "arm-stand-in-token"})
 
     # ---------------------------------------------------------------------- test endpoints
     def _test_endpoint(self, path):
@@ -963,6 +985,9 @@ def main(argv=None):
     p = serverutil.base_arg_parser(__doc__.splitlines()[1])
     p.add_argument("--require-token", default=None,
                    help="require 'Authorization: Bearer TOKEN' on every API request (else 401)")
+    p.add_argument("--client-secret", default=None,
+                   help="the client secret POST /{tenant}/oauth2/v2.0/token accepts (default: any); the token "
+                        "it hands out is --require-token's")
     p.add_argument("--page-size", type=int, default=100, help="items per list page before nextLink (default 100)")
     p.add_argument("--lro-polls", type=int, default=2,
                    help="status polls before an async operation completes (default 2; 0 = at once)")
@@ -972,6 +997,7 @@ def main(argv=None):
     httpd = serverutil.CountingServer((args.host, args.port), ArmHandler, quiet=args.quiet)
     httpd.store = Store()
     httpd.required_token = args.require_token
+    httpd.client_secret = args.client_secret
     httpd.page_size = max(1, args.page_size)
     httpd.lro_polls = max(0, args.lro_polls)
     httpd.retry_after = max(0, args.retry_after)

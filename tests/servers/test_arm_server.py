@@ -253,6 +253,38 @@ class ArmServerTest(unittest.TestCase):
         r = self.raw("GET", q(SUB + "/resources?$filter=" + urllib.parse.quote("location eq 'x'"), V_RES))
         self.assertEqual(r.json()["error"]["code"], "InvalidFilterInQueryString")
 
+    def test_entra_token_endpoint(self):
+        form = "grant_type=client_credentials&client_id=c&client_secret=s&scope=" + \
+            urllib.parse.quote("https://management.azure.com/.default", safe="")
+        r = serverutil.http_request(self.sp.port, "POST", "/tenant-1/oauth2/v2.0/token", body=form,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 200, r)
+        tok = r.json()["access_token"]
+        self.assertEqual(tok, TOKEN)
+        self.assertEqual(self.raw("GET", q(RG, V_RES), headers={"Authorization": "Bearer " + tok}, token=False).status,
+                         404)  # authenticated; the group just does not exist
+        r = serverutil.http_request(self.sp.port, "POST", "/tenant-1/oauth2/v2.0/token",
+                                    body=form.replace("client_credentials", "password"))
+        self.assertEqual(r.json()["error"], "unsupported_grant_type")
+
+    def test_if_none_match_and_subnet_in_use(self):
+        self.make_cluster()
+        r = self.call("PUT", AKS, V_AKS, {"location": "eastus", "properties": {}}, {"If-None-Match": "*"})
+        self.assertEqual((r.status, r.json()["error"]["code"]), (412, "PreconditionFailed"))
+        self.assertEqual(self.call("PUT", NET, V_NET, {"location": "eastus", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+            "subnets": [{"name": "aks", "properties": {"addressPrefix": "10.1.0.0/20"}}]}}).status, 201)
+        r = self.call("PUT", AKS + "/agentPools/user", V_AKS, {"properties": {
+            "vmSize": "Standard_D4_v3", "count": 1, "vnetSubnetID": NET + "/subnets/aks"}})
+        self.assertEqual(r.status, 201, r)
+        self.wait_op(r)
+        for _ in range(3):
+            self.call("GET", NET, V_NET)  # lets the network's own create finish
+        r = self.call("DELETE", NET + "/subnets/aks", V_NET)
+        self.assertEqual((r.status, r.json()["error"]["code"]), (400, "InUseSubnetCannotBeDeleted"))
+        r = self.raw("GET", q(RG + "/providers/Microsoft.Network/virtualNetworks", V_NET) + "&$skiptoken=zz")
+        self.assertEqual(r.json()["error"]["code"], "InvalidSkipToken")
+
     def test_injected_error_and_request_counter(self):
         self.raw("POST", "/_test/reset")
         self.raw("POST", "/_test/inject", {"method": "GET", "path_contains": "resourceGroups/nebari-dev",
