@@ -14,7 +14,7 @@ Result<std::unique_ptr<Provider>> OpenProvider(const std::string& provider, cons
   // (KUBECONFIG, then ~/.kube/config; the context's namespace is not used).
   if (provider == "local" || provider == "existing") return NewKubernetesProviderFromKubeconfig(context, kube::LoadOptions{});
   return Status::Unsupported("live reads for provider \"" + provider +
-                             "\" are not available in this build (AWS, Azure and Kubernetes are); the state can be imported, inspected and "
+                             "\" are not available in this build (AWS is); the state can be imported, inspected and "
                              "planned offline with --refresh=false");
 }
 
