@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nic/azure_provider.h"
+#include "nic/fault_transport.h"
 #include "tests/support/python_server.h"
 
 namespace nic::testing {
@@ -413,6 +414,47 @@ TEST_F(AzureProviderTest, ArmErrorsBecomeClearNicErrors) {
   auto read = provider_->Read("cloud.cluster", Cluster());
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_TRUE(read->has_value());
+}
+
+TEST_F(AzureProviderTest, TheStackConvergesThroughTransportFaults) {
+  // 30% of requests (PUTs, DELETE, operation polls, list pages) fail with 5xx, 429, resets or
+  // timeouts; the shared retry policy and ARM's idempotent PUT must still build the same stack.
+  auto curl = http::NewCurlTransport();
+  http::FaultOptions fo;
+  fo.seed = 7;
+  fo.rate = 0.3;
+  http::FaultInjectingTransport faulty(curl.get(), fo);
+  AzureProviderOptions o;
+  o.endpoint = server_->endpoint();
+  o.subscription_id = kSub;
+  o.token = kToken;
+  o.transport = &faulty;
+  o.poll_initial = std::chrono::milliseconds(1);
+  o.poll_max = std::chrono::milliseconds(5);
+  o.retry.policy.max_attempts = 10;
+  o.retry.policy.base_delay = std::chrono::milliseconds(1);
+  o.retry.policy.max_delay = std::chrono::milliseconds(5);
+  o.env = auth::MapEnv({});
+  auto p = NewAzureProvider(Context(), o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  provider_ = std::move(p).value();
+  auto made = CreateStack();
+  ASSERT_EQ(made.size(), 8u);
+  EXPECT_GT(faulty.injected(), 5);
+  // Read back through a clean provider: the same documents, and exactly two pools.
+  auto clean = Make();
+  for (const auto& [addr, coll] : std::vector<std::pair<std::string, std::string>>{
+           {"vpc", "cloud.vpc"}, {"cluster", "cloud.cluster"}, {"user", "cloud.node_groups"}}) {
+    auto r = clean->Read(coll, made[addr]);
+    ASSERT_TRUE(r.ok() && r->has_value()) << addr;
+    EXPECT_EQ(**r, made[addr]) << addr;
+  }
+  auto pools = Arm("GET", made["cluster"]["id"].get<std::string>() + "/agentPools?api-version=2024-09-01");
+  EXPECT_EQ(json::parse(pools.body)["value"].size(), 2u);
+  ASSERT_TRUE(provider_->Delete("cloud.node_groups", made["user"]).ok());
+  auto gone = clean->Read("cloud.node_groups", made["user"]);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
 }
 
 TEST_F(AzureProviderTest, WaitingStopsAtTheContextTimeout) {
