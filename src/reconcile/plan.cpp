@@ -1,5 +1,6 @@
 #include "nic/plan.h"
 
+#include "src/reconcile/desired_azure.h"
 #include "src/reconcile/desired_gcp.h"
 
 #include <algorithm>
@@ -234,6 +235,7 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
     m.authoritative.push_back("cloud.node_groups");
     return m;
   }
+  if (config.provider == "azure") return BuildAzureDesiredModel(config);
   if (config.provider == "local" || config.provider == "existing") {
     // Stage 03 on an existing or kind cluster: the namespace Nebari's
     // kubernetes-initialization module creates (template: kubernetes_namespace.main).
@@ -242,7 +244,7 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
     return m;
   }
   return Status::Unsupported("planning for provider \"" + config.provider +
-                             "\" is not available in this build yet (AWS and GCP are); its state can be imported and inspected");
+                             "\" is not known (NIC plans aws, gcp, azure, local and existing); its state can be imported and inspected");
 }
 
 Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state, Provider* provider,
@@ -328,7 +330,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
         InheritFromState(state, d.collection, ch.desired);
         std::string detail;
         if (d.collection == "cloud.node_groups") {
-          // AWS lists instance_types; GCP (and Azure) have one instance_type.
+          // AWS lists instance_types; AKS and GKE pools have one instance_type.
           const json& types = d.value.contains("instance_types") ? d.value["instance_types"] : json::array();
           detail = " (" + (types.empty() ? d.value.value("instance_type", "") : types[0].get<std::string>()) + ", " +
                    std::to_string(d.value["scaling_config"]["min_size"].get<int64_t>()) + "–" +
