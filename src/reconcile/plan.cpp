@@ -374,13 +374,34 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
           ch.action = ChangeAction::kAdopt;
           ch.desired = o->second.value;
           ch.summary = "Adopting " + noun + " " + name + " (found live with NIC's tags, not in state)";
+          // Taken over, then brought to the config's mutable values: an interrupted create may
+          // have died between creating a subnet and setting its attributes. (Immutable
+          // differences show in the next plan, as for any recorded resource.)
+          std::map<std::string, json> want;
+          Flatten(d.value, "", &want);
+          const auto immutable = immutable_for(d.collection);
+          json merged = o->second.value;
+          for (const auto& [field, value] : want) {
+            const json* have = AtPath(o->second.value, field);
+            if (HasUnresolvedRef(value) || Same(&value, have) || IsImmutable(immutable, field)) continue;
+            FieldChange f;
+            f.field = field;
+            f.desired = value;
+            if (have) f.live = *have;
+            ch.fields.push_back(f);
+            SetPath(merged, field, value);
+          }
+          if (!ch.fields.empty()) {
+            ch.action = ChangeAction::kUpdate;
+            ch.desired = merged;
+            ch.summary = "Adopting and updating " + noun + " " + name + " (" + FieldList(ch.fields, false) + ")";
+          }
         } else {
           ch.action = ChangeAction::kAdopt;
           ch.refused = "a NIC-tagged " + noun + " \"" + name +
                        "\" already exists but is not in the state (an earlier run may have died before recording it); re-run with --adopt-orphans to take it over";
           ch.summary = "Would adopt " + noun + " " + name;
         }
-        orphans.erase(o);
       } else {
         ch.action = ChangeAction::kCreate;
         ch.desired = create_value();
@@ -543,6 +564,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
     }
     for (auto& [addr, r] : orphans) {
+      if (claimed.count(addr)) continue;  // a desired resource's change covers it
       PlanNote n{addr, "orphan", "", {}, r.value};
       n.message = "found " + Noun(r.collection) + " " + NameOf(r) + " live with NIC's tags but not in the state";
       if (options.adopt_orphans) {

@@ -102,6 +102,9 @@ class RecordingProxy:
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             daemon_threads = True
 
+            def handle_error(self, request, client_address):
+                pass  # a client killed mid-request (the crash test) is expected here
+
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -237,7 +240,7 @@ current-context: existing
         urllib.request.urlopen(urllib.request.Request(self.moto_url + "/moto-api/reset", method="POST"), timeout=10)
         AwsAcceptanceTest._counter += 1
         self.project = "acc%d" % AwsAcceptanceTest._counter
-        self.namespace = "ns%d" % AwsAcceptanceTest._counter
+        self.namespace = "ns" + "abcdefghijklmnopqrstuvwxyz"[AwsAcceptanceTest._counter % 26]
         self.name = self.project + "-" + self.namespace
         self.dir = tempfile.mkdtemp(dir=self.tmp)
         self.state = os.path.join(self.dir, "state", "nic-state.json")
@@ -451,7 +454,7 @@ current-context: existing
         try:
             self.assertTrue(gate.held.acquire(timeout=120), "the deploy never created a subnet")
             proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
+            proc.communicate(timeout=30)
         finally:
             self.aws_proxy.release(gate)
         self.assertGreaterEqual(len(self.ec2.describe_subnets(Filters=self.nic_filter())["Subnets"]), 1)
