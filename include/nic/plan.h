@@ -47,7 +47,7 @@ struct PlannedChange {
 // Something the plan noticed that is not (or not only) a change to make.
 struct PlanNote {
   std::string address;
-  std::string kind;     // "drift", "deleted-outside", "orphan", "not-in-config", "not-refreshed"
+  std::string kind;     // "drift", "deleted-outside", "orphan", "not-in-config", "not-refreshed", "skipped" (address = collection)
   std::string message;  // complete sentence
   std::vector<FieldChange> fields;
   nlohmann::json live;  // for orphans: the discovered resource
@@ -63,7 +63,7 @@ struct PlanOptions {
   bool allow_version_upgrade = false;  // permit changing the cluster's Kubernetes version
   // Desired addresses whose NIC-tagged orphan may be adopted without adopt_orphans: this NIC's
   // journal shows an interrupted run creating them (deploy fills it; see reconciler.h).
-  std::set<std::string> adopt_created_by_interrupted_run;
+  std::set<std::string> adopt_created_by_interrupted_run = {};
 };
 
 struct Plan {

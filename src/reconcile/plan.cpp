@@ -317,6 +317,10 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     return *v;
   };
   std::map<std::string, int> skipped;  // collection -> desired resources not planned
+  std::set<std::string> planned;       // model addresses this plan covers
+  for (const auto& r : desired.resources) {
+    if (provider == nullptr || provider_collections.count(r.collection)) planned.insert(r.address);
+  }
   std::set<std::string> desired_addresses;
   for (const auto& model : desired.resources) {
     if (provider != nullptr && !provider_collections.count(model.collection)) {
@@ -349,14 +353,22 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
     }
     claimed.insert(d.address);
-    // What a create sends: the compared fields plus those only a create needs.
+    // What a create sends: the compared fields plus those only a create needs. A create-only
+    // field referring to something this plan will not create either (its collection is not
+    // the provider's) is left out, for InheritFromState to fill from what exists.
     auto create_value = [&] {
       json v = d.value;
       if (auto co = desired.create_only.find(model.address); co != desired.create_only.end()) {
         json extra = co->second;
         ResolveDesiredRefs(extra, lookup);
         for (auto it = extra.begin(); it != extra.end(); ++it) {
-          if (!v.contains(it.key())) v[it.key()] = it.value();
+          bool reachable = true;
+          json probe = it.value();
+          ResolveDesiredRefs(probe, [&](const std::string& address, const std::string&) -> std::optional<json> {
+            reachable &= planned.count(address) > 0;
+            return std::nullopt;
+          });
+          if (reachable && !v.contains(it.key())) v[it.key()] = it.value();
         }
       }
       return v;

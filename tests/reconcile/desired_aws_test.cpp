@@ -108,7 +108,9 @@ TEST(DesiredAws, EmptyStatePlansEveryCreateAndNoRefusal) {
   EXPECT_FALSE(plan->has_refusals()) << plan->ToText();
   for (const auto& c : plan->changes) {
     EXPECT_EQ(c.action, ChangeAction::kCreate) << c.address;
-    if (c.address == "cloud.storage") EXPECT_EQ(c.desired["creation_token"], "demo-dev-jupyterhub-shared");
+    if (c.address == "cloud.storage") {
+      EXPECT_EQ(c.desired["creation_token"], "demo-dev-jupyterhub-shared");
+    }
     if (c.address == "cloud.node_groups.general") {
       EXPECT_EQ(c.desired["node_role_arn"], "${cloud.iam_roles.demo-dev-eks-node-group-role.arn}");
       EXPECT_EQ(c.desired["ami_type"], "AL2_x86_64");
