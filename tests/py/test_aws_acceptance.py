@@ -365,6 +365,14 @@ current-context: existing
         detect = self.nic("drift detect", "--detailed-exitcode")
         self.assertFalse(detect["has_drift"], json.dumps(detect)[:2000])
 
+    def test_destroy_after_fresh_deploy_removes_everything(self):
+        self.nic("deploy")
+        out = self.nic("destroy", "--auto-approve")
+        self.assertEqual(len(out["destroyed"]), 24)
+        self.assertEqual(self.count_moto(), {k: 0 for k in self.FULL_STACK})
+        self.assertFalse(self.namespace_exists())
+        self.assertEqual(self.addresses(), [])
+
     def test_kubernetes_part_skipped_without_kubeconfig(self):
         r = subprocess.run(self.nic_args("plan", kube=False), capture_output=True, text=True, env=self.env)
         self.assertEqual(r.returncode, 0, r.stderr)
