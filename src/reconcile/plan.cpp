@@ -132,6 +132,10 @@ std::string Noun(const std::string& collection) {
   if (collection == "cloud.node_groups") return "node group";
   if (collection == "cloud.cluster") return "cluster";
   if (collection == "kubernetes.namespaces") return "namespace";
+  if (collection == "cloud.vpc") return "VPC";
+  if (collection == "cloud.storage") return "file system";
+  if (collection == "cloud.iam_roles") return "IAM role";
+  if (collection == "cloud.iam_role_policy_attachments") return "IAM policy attachment";
   auto dot = collection.rfind('.');
   std::string n = collection.substr(dot == std::string::npos ? 0 : dot + 1);
   std::replace(n.begin(), n.end(), '_', ' ');
@@ -141,6 +145,12 @@ std::string Noun(const std::string& collection) {
 
 std::string NameOf(const ResourceRef& r) {
   if (r.value.contains("name") && r.value["name"].is_string()) return r.value["name"];
+  // Singletons without a name: what tells them apart for a reader ("VPC 10.10.0.0/16").
+  if (r.address == r.collection) {
+    for (const char* k : {"cidr", "type", "id"}) {
+      if (r.value.contains(k) && r.value[k].is_string()) return r.value[k];
+    }
+  }
   auto dot = r.address.rfind('.');
   return r.address.substr(dot + 1);
 }
