@@ -2,7 +2,10 @@
 // desired (the config), recorded (the state) and actual (live reads through a provider).
 #pragma once
 
+#include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +47,7 @@ struct PlannedChange {
 // Something the plan noticed that is not (or not only) a change to make.
 struct PlanNote {
   std::string address;
-  std::string kind;     // "drift", "deleted-outside", "orphan", "not-in-config", "not-refreshed"
+  std::string kind;     // "drift", "deleted-outside", "orphan", "not-in-config", "not-refreshed", "skipped" (address = collection)
   std::string message;  // complete sentence
   std::vector<FieldChange> fields;
   nlohmann::json live;  // for orphans: the discovered resource
@@ -58,6 +61,9 @@ struct PlanOptions {
   bool recreate_missing = false;   // recreate resources deleted outside NIC
   bool adopt_orphans = false;      // adopt NIC-tagged resources that the state does not know
   bool allow_version_upgrade = false;  // permit changing the cluster's Kubernetes version
+  // Desired addresses whose NIC-tagged orphan may be adopted without adopt_orphans: this NIC's
+  // journal shows an interrupted run creating them (deploy fills it; see reconciler.h).
+  std::set<std::string> adopt_created_by_interrupted_run = {};
 };
 
 struct Plan {
@@ -73,14 +79,37 @@ struct Plan {
   std::string ToText() const;
 };
 
-// The desired resources the config describes, in state shape, for the collections NIC manages
-// from the config in v1.0 ("preserve what exists", design §7.3): the cluster (name, version) and
-// node groups. `authoritative` receives the collections where absence from the config means
-// "remove" (only with --prune).
+// The desired resources the config describes, in state shape, in dependency order. On AWS that
+// is the whole stage-02 stack Nebari's Terraform creates plus the stage-03 namespace
+// (desired_aws.cpp); on local/existing the stage-03 namespace. `authoritative` receives the
+// collections where absence from the config means "remove" (only with --prune).
+//
+// Two things a config cannot know before the resources exist:
+// - IDs another resource needs (a subnet's vpc_id, the cluster's role_arn): the value is a
+//   reference, DesiredRef("cloud.vpc", "id") = "${cloud.vpc.id}", resolved against the state
+//   when planning (when the referenced resource exists) or when applying, after the referenced
+//   resource was created in an earlier wave.
+// - The address of a resource the state keys by its cloud ID (subnets, gateways, route tables,
+//   associations, policy attachments, mount targets): the model names it with a stable
+//   placeholder address ("cloud.vpc.subnets.<project>-subnet-0") and `match_on` lists the
+//   fields that identify an existing one; the plan takes the first unclaimed recorded (or
+//   orphan) resource of the collection whose fields equal these. A create is recorded under
+//   the address of what the cloud returned.
 struct DesiredModel {
   std::vector<ResourceRef> resources;
   std::vector<std::string> authoritative;
+  std::map<std::string, std::vector<std::string>> match_on;  // placeholder address -> identifying fields
+  // Fields sent when creating and never compared afterwards (an EFS creation token, which the
+  // importer drops as credential-like).
+  std::map<std::string, nlohmann::json> create_only;
 };
+std::string DesiredRef(const std::string& address, const std::string& field);
+// Replaces every "${address.field}" in `value` by what `lookup` returns; false when one could not
+// be resolved (it is left in place).
+bool ResolveDesiredRefs(nlohmann::json& value,
+                        const std::function<std::optional<nlohmann::json>(const std::string& address, const std::string& field)>& lookup);
+// Per cloud (one line per cloud in BuildDesiredModel's dispatch).
+Result<DesiredModel> BuildDesiredAws(const NebariConfig& config);
 Result<DesiredModel> BuildDesiredModel(const NebariConfig& config);
 
 // Computes the plan. `provider` may be null only when options.refresh is false.

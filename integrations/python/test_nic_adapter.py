@@ -87,14 +87,14 @@ class AdapterTest(unittest.TestCase):
         imp = self.nic.import_from_terraform(cfg, os.path.join(self.tf, "02-infrastructure.tfstate"),
                                              os.path.join(self.tf, "03-kubernetes-initialize.tfstate"), out)
         self.assertTrue(imp["success"])
-        self.assertEqual(imp["resource_count"], 18)
+        self.assertEqual(imp["resource_count"], 24)
         self.check(imp, "import-report.schema.json")
         # --verify-live reads everything imported back through the AWS provider.
         verified = self.nic.import_from_terraform(cfg, os.path.join(self.tf, "02-infrastructure.tfstate"),
                                                   os.path.join(self.tf, "03-kubernetes-initialize.tfstate"),
                                                   os.path.join(self.tmp, "verified"), verify_live=True)
         self.assertTrue(verified["verification"]["ok"], verified["verification"])
-        self.assertEqual(verified["verification"]["checked"], 17)  # the namespace needs a cluster API
+        self.assertEqual(verified["verification"]["checked"], 23)  # the namespace needs a cluster API
         self.check(verified, "import-report.schema.json")
         with open(os.path.join(out, "outputs.json")) as f:
             jsonschema.validate(json.load(f), self.schema("outputs.schema.json"))
@@ -125,7 +125,7 @@ class AdapterTest(unittest.TestCase):
         st = self.nic.status(state)
         self.assertTrue(st["healthy"], st)
         self.check(st, "status.schema.json")
-        self.assertEqual(st["resource_count"], 18)
+        self.assertEqual(st["resource_count"], 24)
         drift = self.nic.drift_detect(state)
         self.assertFalse(drift["has_drift"])
         self.check(drift, "drift-report.schema.json")

@@ -89,6 +89,12 @@ def main():
     assume = lambda svc: json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": svc}, "Action": "sts:AssumeRole"}]})
     cluster_role = iam.create_role(RoleName=f"{name}-eks-cluster-role", AssumeRolePolicyDocument=assume("eks.amazonaws.com"))["Role"]
     node_role = iam.create_role(RoleName=f"{name}-eks-node-group-role", AssumeRolePolicyDocument=assume("ec2.amazonaws.com"))["Role"]
+    # policy.tf: the cluster-policy[0..2] and node-group-policy[0..2] attachments
+    attachments = {"cluster-policy": (cluster_role, ["AmazonEKSClusterPolicy", "AmazonEKSServicePolicy", "AmazonEKSVPCResourceController"]),
+                   "node-group-policy": (node_role, ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"])}
+    for role, policies in attachments.values():
+        for p in policies:
+            iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=f"arn:aws:iam::aws:policy/{p}")
     cluster = eks.create_cluster(name=name, version="1.29", roleArn=cluster_role["Arn"],
                                  resourcesVpcConfig={"subnetIds": [s["SubnetId"] for s in subnets], "securityGroupIds": [sg_id]},
                                  tags=tags)["cluster"]
@@ -149,6 +155,10 @@ def main():
             "id": role["RoleName"], "arn": role["Arn"], "name": role["RoleName"], "unique_id": role["RoleId"],
             "assume_role_policy": role["AssumeRolePolicyDocument"] if isinstance(role["AssumeRolePolicyDocument"], str) else json.dumps(role["AssumeRolePolicyDocument"]),
             "path": "/", "tags": {}})]))
+    for rname, (role, policies) in attachments.items():
+        res.append(resource(k, "aws_iam_role_policy_attachment", rname, [instance({
+            "id": f"{role['RoleName']}-2024010100000000000000000{i}", "role": role["RoleName"],
+            "policy_arn": f"arn:aws:iam::aws:policy/{p}"}, index_key=i) for i, p in enumerate(policies)]))
     res.append(resource(k, "aws_eks_cluster", "main", [instance({
         "id": name, "name": name, "arn": cluster["arn"], "endpoint": cluster.get("endpoint", ""),
         "version": cluster["version"], "platform_version": cluster.get("platformVersion", ""), "status": cluster["status"],

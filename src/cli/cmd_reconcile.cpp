@@ -57,6 +57,10 @@ struct Ctx {
 std::optional<Ctx> Prepare(cxxopts::Options& options, const Invocation& inv, bool need_config, int* rc) {
   AddFormatOption(options);
   AddStateOptions(options);
+  options.add_options("Kubernetes")
+      ("kubeconfig", "The Kubernetes API for the stage-03 objects (used alone; a cloud without it plans the cloud only)",
+       cxxopts::value<std::string>())
+      ("kube-context", "Context in --kubeconfig (default: its current-context)", cxxopts::value<std::string>());
   auto parsed = ParseArgs(options, inv, rc);
   if (!parsed) return std::nullopt;
   Ctx c;
@@ -106,6 +110,13 @@ ProviderContext MakeProviderContext(const Ctx& c, const StateDocument* doc) {
   return pc;
 }
 
+KubernetesTarget Kube(const Ctx& c) {
+  KubernetesTarget k;
+  if (c.parsed.count("kubeconfig")) k.kubeconfig = c.parsed["kubeconfig"].as<std::string>();
+  if (c.parsed.count("kube-context")) k.context = c.parsed["kube-context"].as<std::string>();
+  return k;
+}
+
 Result<StateDocument> ReadState(Ctx& c) {
   ParseNotes notes;
   NIC_ASSIGN_OR_RETURN(auto doc, c.state.manager->Read(&notes));
@@ -142,7 +153,7 @@ int RunPlan(const Invocation& inv) {
   PlanOptions po = GetPlanOptions(c->parsed);
   std::unique_ptr<Provider> provider;
   if (po.refresh) {
-    auto p = OpenProvider(doc->provider, MakeProviderContext(*c, &doc.value()));
+    auto p = OpenProvider(doc->provider, MakeProviderContext(*c, &doc.value()), Kube(*c));
     if (!p.ok()) return ReportError(Status(p.status()).WithSuggestion("plan offline with --refresh=false"), c->format);
     provider = std::move(p).value();
     Log("Refreshing state from the " + provider->Name() + " APIs ...");
@@ -181,7 +192,7 @@ int RunDeploy(const Invocation& inv) {
   auto snapshot = c->state.manager->Read();
   if (!snapshot.ok()) return ReportError(snapshot.status(), c->format);
   StateDocument seed = snapshot.value() ? *snapshot.value() : StateDocument{};
-  auto provider = OpenProvider(c->config->provider, MakeProviderContext(*c, snapshot.value() ? &seed : nullptr));
+  auto provider = OpenProvider(c->config->provider, MakeProviderContext(*c, snapshot.value() ? &seed : nullptr), Kube(*c));
   if (!provider.ok()) return ReportError(provider.status(), c->format);
   DeployOptions o;
   o.plan = GetPlanOptions(c->parsed);
@@ -288,7 +299,7 @@ int DriftCommon(const Invocation& inv, const char* description, int mode) {
   if (!first.ok()) return ReportError(first.status(), c->format);
   if (!first.value()) return ReportError(ReadState(*c).status(), c->format);
   StateDocument doc = *first.value();
-  auto provider = OpenProvider(doc.provider, MakeProviderContext(*c, &doc));
+  auto provider = OpenProvider(doc.provider, MakeProviderContext(*c, &doc), Kube(*c));
   if (!provider.ok()) return ReportError(provider.status(), c->format);
   std::vector<std::string> addresses;
   if (c->parsed.count("address")) addresses = c->parsed["address"].as<std::vector<std::string>>();
@@ -345,7 +356,7 @@ int RunStatus(const Invocation& inv) {
   auto doc = ReadState(*c);
   if (!doc.ok()) return ReportError(doc.status(), c->format);
   if (c->parsed["refresh"].as<bool>()) {
-    auto provider = OpenProvider(doc->provider, MakeProviderContext(*c, &doc.value()));
+    auto provider = OpenProvider(doc->provider, MakeProviderContext(*c, &doc.value()), Kube(*c));
     if (!provider.ok()) {
       issues.push_back({{"severity", "warning"}, {"kind", "not-refreshed"}, {"message", provider.status().message()}});
     } else {
@@ -400,7 +411,7 @@ int RunDestroy(const Invocation& inv) {
     std::getline(std::cin, answer);
     if (answer != "yes") return 1;
   }
-  auto provider = OpenProvider(doc->provider, MakeProviderContext(*c, &doc.value()));
+  auto provider = OpenProvider(doc->provider, MakeProviderContext(*c, &doc.value()), Kube(*c));
   if (!provider.ok()) return ReportError(provider.status(), c->format);
   std::vector<std::string> destroyed;
   Status st = Destroy(*c->state.manager, *provider.value(), c->parsed.count("include-imported") > 0, ProgressLine, &destroyed);

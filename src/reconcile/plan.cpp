@@ -135,6 +135,10 @@ std::string Noun(const std::string& collection) {
   if (collection == "cloud.node_groups") return "node group";
   if (collection == "cloud.cluster") return "cluster";
   if (collection == "kubernetes.namespaces") return "namespace";
+  if (collection == "cloud.vpc") return "VPC";
+  if (collection == "cloud.storage") return "file system";
+  if (collection == "cloud.iam_roles") return "IAM role";
+  if (collection == "cloud.iam_role_policy_attachments") return "IAM policy attachment";
   auto dot = collection.rfind('.');
   std::string n = collection.substr(dot == std::string::npos ? 0 : dot + 1);
   std::replace(n.begin(), n.end(), '_', ' ');
@@ -144,6 +148,12 @@ std::string Noun(const std::string& collection) {
 
 std::string NameOf(const ResourceRef& r) {
   if (r.value.contains("name") && r.value["name"].is_string()) return r.value["name"];
+  // Singletons without a name: what tells them apart for a reader ("VPC 10.10.0.0/16").
+  if (r.address == r.collection) {
+    for (const char* k : {"cidr", "type", "id"}) {
+      if (r.value.contains(k) && r.value[k].is_string()) return r.value[k];
+    }
+  }
   auto dot = r.address.rfind('.');
   return r.address.substr(dot + 1);
 }
@@ -187,11 +197,14 @@ void InheritFromState(const StateDocument& state, const std::string& collection,
   }
 }
 
-std::string EksTaintEffect(const std::string& k8s) {
-  if (k8s == "NoSchedule") return "NO_SCHEDULE";
-  if (k8s == "PreferNoSchedule") return "PREFER_NO_SCHEDULE";
-  if (k8s == "NoExecute") return "NO_EXECUTE";
-  return k8s;
+bool HasUnresolvedRef(const json& v) {
+  if (v.is_string()) return v.get_ref<const std::string&>().rfind("${", 0) == 0;
+  if (v.is_object() || v.is_array()) {
+    for (const auto& e : v) {
+      if (HasUnresolvedRef(e)) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -209,32 +222,31 @@ bool Plan::has_refusals() const {
   return false;
 }
 
+std::string DesiredRef(const std::string& address, const std::string& field) { return "${" + address + "." + field + "}"; }
+
+bool ResolveDesiredRefs(json& value, const std::function<std::optional<json>(const std::string&, const std::string&)>& lookup) {
+  if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    if (s.size() < 4 || s.compare(0, 2, "${") != 0 || s.back() != '}') return true;
+    std::string inner = s.substr(2, s.size() - 3);
+    auto dot = inner.rfind('.');
+    if (dot == std::string::npos) return true;
+    auto v = lookup(inner.substr(0, dot), inner.substr(dot + 1));
+    if (!v) return false;
+    value = *v;
+    return true;
+  }
+  bool all = true;
+  if (value.is_object() || value.is_array()) {
+    for (auto& e : value) all &= ResolveDesiredRefs(e, lookup);
+  }
+  return all;
+}
+
 Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
   if (config.provider == "gcp") return BuildGcpDesiredModel(config);
   DesiredModel m;
-  if (config.provider == "aws") {
-    // Nebari names the EKS cluster "{project}-{namespace}" (template/aws modules/kubernetes).
-    json cluster = {{"name", config.project_name + "-" + config.namespace_name}};
-    if (!config.kubernetes_version.empty()) cluster["version"] = config.kubernetes_version;
-    m.resources.push_back({"cloud.cluster", "cloud.cluster", cluster});
-    for (const auto& g : config.node_groups) {
-      json v = {{"name", g.name},
-                {"instance_types", json::array({g.instance})},
-                {"scaling_config", {{"min_size", g.min_nodes}, {"max_size", g.max_nodes}}}};
-      if (g.disk_size) v["disk_size"] = *g.disk_size;
-      if (g.spot) v["capacity_type"] = "SPOT";
-      if (!g.labels.empty()) v["labels"] = g.labels;
-      if (!g.taints.empty()) {
-        json t = json::array();
-        // EKS (and so Terraform's aws_eks_node_group) spells effects NO_SCHEDULE, ...
-        for (const auto& x : g.taints) t.push_back({{"key", x.key}, {"value", x.value}, {"effect", EksTaintEffect(x.effect)}});
-        v["taints"] = t;
-      }
-      m.resources.push_back({"cloud.node_groups." + g.name, "cloud.node_groups", v});
-    }
-    m.authoritative.push_back("cloud.node_groups");
-    return m;
-  }
+  if (config.provider == "aws") return BuildDesiredAws(config);
   if (config.provider == "azure") return BuildAzureDesiredModel(config);
   if (config.provider == "local" || config.provider == "existing") {
     // Stage 03 on an existing or kind cluster: the namespace Nebari's
@@ -289,9 +301,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   // Orphans: NIC-tagged resources live that the state does not record.
   std::map<std::string, ResourceRef> orphans;
   if (options.refresh) {
-    std::string cluster = state.project_name;
-    if (const json* c = FindResource(state, "cloud.cluster"); c && c->contains("name")) cluster = (*c)["name"];
-    auto found = provider->Discover(cluster);
+    // Providers tag with the project name (ProviderContext::project_name, the state's).
+    auto found = provider->Discover(state.project_name);
     if (!found.ok()) {
       Status st = found.status();
       st.Prepend("discovering NIC-tagged resources");
@@ -302,8 +313,81 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     }
   }
 
+  // References between desired resources resolve against what exists (recorded, or found
+  // live with NIC's tags); placeholder addresses (DesiredModel::match_on) are placed on the
+  // recorded resource they match, in the model's dependency order.
+  std::map<std::string, std::string> placed;  // placeholder address -> state address
+  std::set<std::string> claimed;
+  auto lookup = [&](const std::string& address, const std::string& field) -> std::optional<json> {
+    auto p = placed.find(address);
+    const std::string& a = p == placed.end() ? address : p->second;
+    const json* r = nullptr;
+    if (auto rec = recorded.find(a); rec != recorded.end()) {
+      r = rec->second.value;
+    } else if (auto o = orphans.find(a); o != orphans.end()) {
+      r = &o->second.value;
+    }
+    const json* v = r ? AtPath(*r, field) : nullptr;
+    if (v == nullptr || v->is_null() || (v->is_string() && v->get_ref<const std::string&>().empty())) return std::nullopt;
+    return *v;
+  };
+  std::map<std::string, int> skipped;  // collection -> desired resources not planned
+  std::set<std::string> planned;       // model addresses this plan covers
+  for (const auto& r : desired.resources) {
+    if (provider == nullptr || provider_collections.count(r.collection)) planned.insert(r.address);
+  }
   std::set<std::string> desired_addresses;
-  for (const auto& d : desired.resources) {
+  for (const auto& model : desired.resources) {
+    if (provider != nullptr && !provider_collections.count(model.collection)) {
+      ++skipped[model.collection];
+      continue;
+    }
+    ResourceRef d = model;
+    ResolveDesiredRefs(d.value, lookup);
+    if (auto mo = desired.match_on.find(model.address);
+        mo != desired.match_on.end() && !recorded.count(d.address) && !orphans.count(d.address)) {
+      auto matches = [&](const json& candidate) {
+        for (const auto& f : mo->second) {
+          if (!Same(AtPath(d.value, f), AtPath(candidate, f))) return false;
+        }
+        return true;
+      };
+      std::string found;
+      for (const auto& [addr, e] : recorded) {
+        if (e.collection == d.collection && !claimed.count(addr) && matches(*e.value)) {
+          found = addr;
+          break;
+        }
+      }
+      for (auto it = orphans.begin(); found.empty() && it != orphans.end(); ++it) {
+        if (it->second.collection == d.collection && !claimed.count(it->first) && matches(it->second.value)) found = it->first;
+      }
+      if (!found.empty()) {
+        placed[model.address] = found;
+        d.address = found;
+      }
+    }
+    claimed.insert(d.address);
+    // What a create sends: the compared fields plus those only a create needs. A create-only
+    // field referring to something this plan will not create either (its collection is not
+    // the provider's) is left out, for InheritFromState to fill from what exists.
+    auto create_value = [&] {
+      json v = d.value;
+      if (auto co = desired.create_only.find(model.address); co != desired.create_only.end()) {
+        json extra = co->second;
+        ResolveDesiredRefs(extra, lookup);
+        for (auto it = extra.begin(); it != extra.end(); ++it) {
+          bool reachable = true;
+          json probe = it.value();
+          ResolveDesiredRefs(probe, [&](const std::string& address, const std::string&) -> std::optional<json> {
+            reachable &= planned.count(address) > 0;
+            return std::nullopt;
+          });
+          if (reachable && !v.contains(it.key())) v[it.key()] = it.value();
+        }
+      }
+      return v;
+    };
     desired_addresses.insert(d.address);
     PlannedChange ch;
     ch.address = d.address;
@@ -313,20 +397,41 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     if (rec_it == recorded.end()) {
       if (auto o = orphans.find(d.address); o != orphans.end()) {
         ch.live = o->second.value;
-        if (options.adopt_orphans) {
+        if (options.adopt_orphans || options.adopt_created_by_interrupted_run.count(model.address)) {
           ch.action = ChangeAction::kAdopt;
           ch.desired = o->second.value;
           ch.summary = "Adopting " + noun + " " + name + " (found live with NIC's tags, not in state)";
+          // Taken over, then brought to the config's mutable values: an interrupted create may
+          // have died between creating a subnet and setting its attributes. (Immutable
+          // differences show in the next plan, as for any recorded resource.)
+          std::map<std::string, json> want;
+          Flatten(d.value, "", &want);
+          const auto immutable = immutable_for(d.collection);
+          json merged = o->second.value;
+          for (const auto& [field, value] : want) {
+            const json* have = AtPath(o->second.value, field);
+            if (HasUnresolvedRef(value) || Same(&value, have) || IsImmutable(immutable, field)) continue;
+            FieldChange f;
+            f.field = field;
+            f.desired = value;
+            if (have) f.live = *have;
+            ch.fields.push_back(f);
+            SetPath(merged, field, value);
+          }
+          if (!ch.fields.empty()) {
+            ch.action = ChangeAction::kUpdate;
+            ch.desired = merged;
+            ch.summary = "Adopting and updating " + noun + " " + name + " (" + FieldList(ch.fields, false) + ")";
+          }
         } else {
           ch.action = ChangeAction::kAdopt;
           ch.refused = "a NIC-tagged " + noun + " \"" + name +
                        "\" already exists but is not in the state (an earlier run may have died before recording it); re-run with --adopt-orphans to take it over";
           ch.summary = "Would adopt " + noun + " " + name;
         }
-        orphans.erase(o);
       } else {
         ch.action = ChangeAction::kCreate;
-        ch.desired = d.value;
+        ch.desired = create_value();
         InheritFromState(state, d.collection, ch.desired);
         std::string detail;
         if (d.collection == "cloud.node_groups") {
@@ -337,9 +442,6 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
                    std::to_string(d.value["scaling_config"]["max_size"].get<int64_t>()) + " nodes)";
         }
         ch.summary = "Creating " + noun + " " + name + detail;
-        if (d.collection == "cloud.cluster") {
-          ch.refused = "the state has no cluster: creating a whole new stack is not supported by this version; import the Terraform-managed stack first (nic import --from-terraform)";
-        }
       }
       plan.changes.push_back(std::move(ch));
       continue;
@@ -355,7 +457,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
         n.message = noun + " " + name + " is recorded in the state but no longer exists; it was deleted outside NIC";
         if (options.recreate_missing) {
           ch.action = ChangeAction::kCreate;
-          ch.desired = d.value;
+          ch.desired = create_value();
           ch.summary = "Recreating " + noun + " " + name + " (deleted outside NIC)";
         } else {
           n.message += " (run with --recreate-missing to create it again)";
@@ -370,6 +472,11 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     }
     std::map<std::string, json> want;
     Flatten(d.value, "", &want);
+    // A reference nothing resolves (its target is neither recorded nor found live) makes no
+    // claim about an existing resource: the target's own create is planned separately.
+    for (auto it = want.begin(); it != want.end();) {
+      it = HasUnresolvedRef(it->second) ? want.erase(it) : std::next(it);
+    }
     const auto immutable = immutable_for(d.collection);
     bool any_immutable = false, version_change = false;
     json merged = *base;
@@ -414,6 +521,16 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
     }
     plan.changes.push_back(std::move(ch));
+  }
+
+  for (const auto& [collection, n] : skipped) {
+    std::string what = std::to_string(n) + " desired " + (n == 1 ? "resource" : "resources") + " of " + collection;
+    plan.notes.push_back(
+        {collection, "skipped",
+         collection.rfind("kubernetes.", 0) == 0
+             ? what + " not planned: no Kubernetes API was given (pass --kubeconfig PATH, optionally --kube-context NAME, to plan the stage-03 objects with the cloud)"
+             : what + " not planned: the " + provider->Name() + " provider does not manage them",
+         {}, json()});
   }
 
   // Recorded resources the config no longer describes (authoritative collections only).
@@ -476,6 +593,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
     }
     for (auto& [addr, r] : orphans) {
+      if (claimed.count(addr)) continue;  // a desired resource's change covers it
       PlanNote n{addr, "orphan", "", {}, r.value};
       n.message = "found " + Noun(r.collection) + " " + NameOf(r) + " live with NIC's tags but not in the state";
       if (options.adopt_orphans) {

@@ -38,8 +38,11 @@ std::string Elapsed(std::chrono::steady_clock::time_point start) {
   return buf;
 }
 
+// `adopt` receives the addresses of creates that cannot be read back by what the intent
+// recorded (a subnet or VPC is only known by the ID the cloud gave it): the plan adopts the
+// NIC-tagged resource it finds for them instead of creating another.
 Status ResolveOpenIntents(StateManager& m, Journal& journal, Provider& p, StateDocument& doc,
-                          std::vector<std::string>* recovered, const ProgressFn& progress) {
+                          std::vector<std::string>* recovered, std::set<std::string>* adopt, const ProgressFn& progress) {
   NIC_ASSIGN_OR_RETURN(auto open, journal.OpenIntents(doc.lineage));
   for (const auto& e : open) {
     json detail = json::parse(e.detail, nullptr, false);
@@ -47,7 +50,15 @@ Status ResolveOpenIntents(StateManager& m, Journal& journal, Provider& p, StateD
     json subject = detail.is_object() ? detail.value("desired", detail.value("recorded", json::object())) : json::object();
     if (progress) progress("Resolving an unfinished " + e.action + " of " + e.address + " from an interrupted run");
     if (e.action == "create" || e.action == "replace" || e.action == "adopt") {
-      NIC_ASSIGN_OR_RETURN(auto live, p.Read(collection, subject));
+      auto read = p.Read(collection, subject);
+      if (!read.ok() && read.status().code() == ErrorCode::kInvalidInput) {
+        adopt->insert(e.address);
+        NIC_RETURN_IF_ERROR(journal.MarkResolved(e.id, "left to the plan: a NIC-tagged resource found live for it is adopted"));
+        recovered->push_back(e.address + " (an interrupted run may have created it; a NIC-tagged match found live is adopted, not duplicated)");
+        continue;
+      }
+      if (!read.ok()) return read.status();
+      const std::optional<json>& live = read.value();
       if (live) {
         NIC_RETURN_IF_ERROR(PutResource(doc, e.address, MergeIntoState(*live, FindResource(doc, e.address))));
         NIC_RETURN_IF_ERROR(m.Persist(doc, "deploy: recover " + e.address));
@@ -100,17 +111,64 @@ struct ApplyContext {
   Provider* provider;
   StateDocument* doc;
   std::string run_id;
-  std::mutex mu;  // guards doc, journal (one SQLite handle) and persisting
+  std::mutex mu;  // guards doc, placed, journal (one SQLite handle) and persisting
+  std::map<std::string, std::string> placed;  // plan placeholder address -> address after create
 };
+
+// "cloud.vpc.subnets.subnet-0a1b" for a created subnet: the state keys collection items by
+// "<namespace>/<name>", else name, else id (state.h); singletons keep their address.
+std::string AddressAfterCreate(const PlannedChange& ch, const json& created) {
+  if (ch.address == ch.collection) return ch.address;
+  auto str = [&](const char* k) { return created.contains(k) && created[k].is_string() ? created[k].get<std::string>() : std::string(); };
+  std::string key = str("name");
+  if (!key.empty() && !str("namespace").empty()) key = str("namespace") + "/" + key;
+  if (key.empty()) key = str("id");
+  return key.empty() ? ch.address : ch.collection + "." + key;
+}
+
+// Fills the references of a desired resource (DesiredRef) from the state as it is now: earlier
+// waves have recorded what this one refers to. Called with ctx.mu held.
+Status ResolveForApply(ApplyContext& ctx, const PlannedChange& ch, json* desired) {
+  std::string missing;
+  bool ok = ResolveDesiredRefs(*desired, [&](const std::string& address, const std::string& field) -> std::optional<json> {
+    auto p = ctx.placed.find(address);
+    const json* r = FindResource(*ctx.doc, p == ctx.placed.end() ? address : p->second);
+    const json* v = r;
+    size_t start = 0;
+    while (v != nullptr) {
+      auto dot = field.find('.', start);
+      std::string part = field.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      v = v->is_object() && v->contains(part) ? &(*v)[part] : nullptr;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    if (v == nullptr || v->is_null() || (v->is_string() && v->get_ref<const std::string&>().empty())) {
+      if (missing.empty()) missing = address + "." + field;
+      return std::nullopt;
+    }
+    return *v;
+  });
+  if (ok) return Status::OK();
+  return Status::NotFound("cannot create " + ch.address + ": it needs " + missing +
+                                    ", which does not exist (was its creation refused or did it fail?)");
+}
 
 AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const ProgressFn& progress) {
   AppliedChange a{ch.address, ChangeActionName(ch.action), false, "", 0};
   const std::string token = NewUuid();
   int64_t intent = 0;
+  json desired = ch.desired;
   {
     std::lock_guard<std::mutex> g(ctx.mu);
+    if (ch.action == ChangeAction::kCreate || ch.action == ChangeAction::kReplace) {
+      if (Status st = ResolveForApply(ctx, ch, &desired); !st.ok()) {
+        a.error = st.message();
+        if (progress) progress(ch.summary + " FAILED: " + a.error);
+        return a;
+      }
+    }
     json detail = {{"collection", ch.collection}};
-    if (!ch.desired.is_null()) detail["desired"] = ch.desired;
+    if (!desired.is_null()) detail["desired"] = desired;
     if (!ch.recorded.is_null()) detail["recorded"] = ch.recorded;
     auto id = ctx.journal->RecordIntent(ctx.run_id, ctx.doc->lineage, ch.address, a.action, token, detail.dump());
     if (!id.ok()) {
@@ -124,7 +182,7 @@ AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const Progres
   Result<json> result = json();
   switch (ch.action) {
     case ChangeAction::kCreate:
-      result = ctx.provider->Create(ch.collection, ch.desired, token);
+      result = ctx.provider->Create(ch.collection, desired, token);
       break;
     case ChangeAction::kUpdate:
       // Only the fields that differ: a provider changes what the desired JSON names, and
@@ -133,7 +191,7 @@ AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const Progres
       break;
     case ChangeAction::kReplace: {
       Status st = ctx.provider->Delete(ch.collection, ch.recorded);
-      result = st.ok() ? ctx.provider->Create(ch.collection, ch.desired, token) : Result<json>(st);
+      result = st.ok() ? ctx.provider->Create(ch.collection, desired, token) : Result<json>(st);
       break;
     }
     case ChangeAction::kDelete: {
@@ -154,9 +212,13 @@ AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const Progres
     if (progress) progress(ch.summary + " FAILED after " + Elapsed(start) + ": " + a.error);
     return a;
   }
+  if (ch.action == ChangeAction::kCreate) {
+    a.address = AddressAfterCreate(ch, result.value());
+    ctx.placed[ch.address] = a.address;
+  }
   Status st = ch.action == ChangeAction::kDelete
-                  ? RemoveResource(*ctx.doc, ch.address)
-                  : PutResource(*ctx.doc, ch.address, MergeIntoState(result.value(), FindResource(*ctx.doc, ch.address)));
+                  ? RemoveResource(*ctx.doc, a.address)
+                  : PutResource(*ctx.doc, a.address, MergeIntoState(result.value(), FindResource(*ctx.doc, a.address)));
   if (st.ok()) st = ctx.manager->Persist(*ctx.doc, "deploy: " + a.action + " " + ch.address);
   if (!st.ok()) {
     // The cloud change happened but the state could not record it: leave the intent open so
@@ -196,11 +258,15 @@ Status Deploy(StateManager& m, HistoryDb* history, const NebariConfig& config, P
                            m.backend()->Location() + " records provider \"" + doc.provider + "\"");
   }
   Journal journal(history);
-  NIC_RETURN_IF_ERROR(ResolveOpenIntents(m, journal, p, doc, &out->recovered, o.progress));
+  PlanOptions plan_options = o.plan;
+  NIC_RETURN_IF_ERROR(ResolveOpenIntents(m, journal, p, doc, &out->recovered, &plan_options.adopt_created_by_interrupted_run, o.progress));
 
   NIC_ASSIGN_OR_RETURN(DesiredModel desired, BuildDesiredModel(config));
-  NIC_ASSIGN_OR_RETURN(out->plan, ComputePlan(desired, doc, &p, o.plan));
+  NIC_ASSIGN_OR_RETURN(out->plan, ComputePlan(desired, doc, &p, plan_options));
   if (o.progress) o.progress("Refreshed " + std::to_string(out->plan.refreshed) + " resources (" + Elapsed(start) + ")");
+  for (const auto& n : out->plan.notes) {
+    if (n.kind == "skipped" && o.progress) o.progress("Skipped: " + n.message);
+  }
   if (out->plan.has_refusals()) {
     Status st = Status::Refused("the plan contains refused changes; nothing was applied");
     for (const auto& c : out->plan.changes) {
@@ -225,7 +291,7 @@ Status Deploy(StateManager& m, HistoryDb* history, const NebariConfig& config, P
   for (auto& [r, v] : forward) waves.push_back(v);
   for (auto it = backward.rbegin(); it != backward.rend(); ++it) waves.push_back(it->second);
 
-  ApplyContext ctx{&m, &journal, &p, &doc, NewUuid(), {}};
+  ApplyContext ctx{&m, &journal, &p, &doc, NewUuid(), {}, {}};
   const int total = out->plan.change_count();
   bool failed = false;
   for (const auto& wave : waves) {
@@ -256,14 +322,15 @@ Status Deploy(StateManager& m, HistoryDb* history, const NebariConfig& config, P
       if (!it->ok) continue;
       const PlannedChange* ch = nullptr;
       for (const auto& c : out->plan.changes) {
-        if (c.address == it->address) ch = &c;
+        auto placed = ctx.placed.find(c.address);
+        if (c.address == it->address || (placed != ctx.placed.end() && placed->second == it->address)) ch = &c;
       }
       if (ch == nullptr) continue;
       Status st;
       if (ch->action == ChangeAction::kCreate) {
-        const json* now = FindResource(doc, ch->address);
+        const json* now = FindResource(doc, it->address);
         st = p.Delete(ch->collection, now ? *now : ch->desired);
-        if (st.ok()) st = RemoveResource(doc, ch->address);
+        if (st.ok() && now) st = RemoveResource(doc, it->address);
       } else if (ch->action == ChangeAction::kUpdate) {
         auto back = p.Update(ch->collection, ch->desired, ch->live.is_null() ? ch->recorded : ch->live);
         st = back.ok() ? PutResource(doc, ch->address, MergeIntoState(back.value(), &ch->recorded)) : back.status();

@@ -19,7 +19,7 @@ class DemoTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
             out = r.stdout
             # 2. import then plan: nothing to do
-            self.assertIn("Tracking 18 resources", out)
+            self.assertIn("Tracking 24 resources", out)
             self.assertIn("Plan: 0 changes", out)
             # 3. exactly one change, then none
             self.assertIn("Done. (1 change,", out)

@@ -99,7 +99,7 @@ class FileCloudProvider : public Provider {
   }
   int Count(const std::string& c) { return static_cast<int>(Load()[c].size()); }
 
-  std::string cluster_name = "demo-dev";
+  std::string cluster_name = "demo";  // the tag value: the project name, as the AWS provider tags
   bool fail_next_create = false;
   std::function<void()> after_create;
 
