@@ -195,7 +195,7 @@ Status Deploy(StateManager& m, HistoryDb* history, const NebariConfig& config, P
     return Status::Refused("the config is for provider \"" + config.provider + "\" but the state at " +
                            m.backend()->Location() + " records provider \"" + doc.provider + "\"");
   }
-  Journal journal(history);
+  Journal journal(history, m.encryption());
   NIC_RETURN_IF_ERROR(ResolveOpenIntents(m, journal, p, doc, &out->recovered, o.progress));
 
   NIC_ASSIGN_OR_RETURN(DesiredModel desired, BuildDesiredModel(config));
