@@ -66,6 +66,13 @@ class StateManager {
   // envelope. Plaintext versions are accepted: they predate encryption.
   Result<StateDocument> ParseStored(std::string_view stored, const std::string& source);
 
+  // After a state was switched to encryption (nic state encrypt), removes the plaintext copies
+  // the engine itself left: writes the current stored bytes once more (same serial), so a
+  // backend that keeps the previous bytes (the local <path>.backup) keeps the envelope, and
+  // seals the plaintext versions of this lineage in the history database with the primary key.
+  // Returns how many history versions it sealed. Requires the lock and a prior Persist.
+  Result<int> SealPlaintextCopies();
+
   // Whether the last Read found an encrypted state, and with which key.
   const DecodeInfo& last_read_encryption() const { return read_info_; }
 
@@ -88,6 +95,7 @@ class StateManager {
   bool have_read_ = false;
   std::optional<std::string> read_token_;  // version token of the last read ("" if absent)
   std::optional<StateDocument> read_doc_;
+  std::string last_written_;  // stored bytes of the last Persist/Push
 };
 
 }  // namespace nic

@@ -30,8 +30,9 @@ std::optional<Opened> Open(cxxopts::Options& options, const Invocation& inv, int
 }
 
 // Lock, read, persist one new serial, unlock, read back. Returns the document read before.
+// With `seal_copies`, also seals the plaintext copies an unencrypted state left behind.
 Result<StateDocument> Rewrite(StateContext& ctx, const std::string& operation, StateDocument* written, DecodeInfo* before,
-                              DecodeInfo* after) {
+                              DecodeInfo* after, int* sealed_versions = nullptr) {
   NIC_ASSIGN_OR_RETURN(std::string lock_id, ctx.manager->Lock(operation));
   (void)lock_id;
   NIC_ASSIGN_OR_RETURN(std::optional<StateDocument> doc, ctx.manager->Read());
@@ -43,6 +44,15 @@ Result<StateDocument> Rewrite(StateContext& ctx, const std::string& operation, S
   StateDocument previous = *doc;
   *written = *doc;
   Status st = ctx.manager->Persist(*written, operation);
+  if (st.ok() && sealed_versions != nullptr && !before->encrypted) {
+    auto n = ctx.manager->SealPlaintextCopies();
+    if (n.ok()) {
+      *sealed_versions = n.value();
+    } else {
+      st = n.status();
+      st.Prepend("serial " + std::to_string(written->serial) + " is written encrypted, but sealing the earlier plaintext copies failed; run nic state encrypt again");
+    }
+  }
   Status un = ctx.manager->Unlock();
   NIC_RETURN_IF_ERROR(st);
   NIC_RETURN_IF_ERROR(un);
@@ -88,17 +98,21 @@ int RunStateEncrypt(const Invocation& inv) {
   o->ctx.encryption->set_allow_plaintext_read(true);
   StateDocument now;
   DecodeInfo before, after;
-  auto prev = Rewrite(o->ctx, "state encrypt", &now, &before, &after);
+  int sealed = 0;
+  auto prev = Rewrite(o->ctx, "state encrypt", &now, &before, &after, &sealed);
   if (!prev.ok()) return ReportError(prev.status(), o->format);
   if (o->format == OutputFormat::kJson) {
-    PrintJson(SwitchJson(*prev, now, before, after));
+    nlohmann::json j = SwitchJson(*prev, now, before, after);
+    j["sealed_history_versions"] = sealed;
+    PrintJson(j);
   } else {
     std::cout << (before.encrypted ? "Re-encrypted" : "Encrypted") << " the state at " << o->ctx.backend->Location()
               << ": serial " << now.serial << " (was " << prev->serial << ") is sealed with " << after.key_provider
               << " key " << after.key_id << ".\n";
     if (!before.encrypted) {
-      std::cout << "Earlier plaintext versions are still wherever they were kept before (the history database, "
-                   "backend object versions); see docs/BACKENDS.md, \"State encryption\".\n";
+      std::cout << "Sealed " << sealed << " earlier plaintext version(s) in the history database. Copies kept outside "
+                   "NIC (object versions of a versioned bucket, other backups) are not touched; see docs/BACKENDS.md, "
+                   "\"State encryption\".\n";
     }
   }
   return 0;

@@ -149,6 +149,7 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
     return st;
   }
   read_token_ = token.value();
+  last_written_ = bytes;
   read_doc_ = doc;
   read_info_.encrypted = encryption_->writes_encrypted();
   return RecordHistory(bytes, doc, operation);
@@ -183,6 +184,7 @@ Status StateManager::Push(const StateDocument& doc_in, bool force, const std::st
   cond.expected_version_token = read_token_.value_or("");
   NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(bytes, cond));
   read_token_ = token;
+  last_written_ = bytes;
   read_doc_ = doc;
   read_info_.encrypted = encryption_->writes_encrypted();
   return RecordHistory(bytes, doc, operation + (force ? " --force" : ""));
@@ -197,6 +199,31 @@ Result<std::string> StateManager::EncodeForBackend(const StateDocument& doc) {
   if (!sealed.ok()) {
     Status st = sealed.status();
     return st.Prepend("encrypting the state for " + backend_->Location() + " (nothing was written)");
+  }
+  return sealed;
+}
+
+Result<int> StateManager::SealPlaintextCopies() {
+  if (!held_) return Status::Internal("sealing state copies without holding the lock");
+  if (last_written_.empty() || !read_doc_ || !encryption_->writes_encrypted() || !IsEncryptedState(last_written_)) {
+    return Status::Internal("sealing state copies before an encrypted write");
+  }
+  WriteCondition cond;
+  cond.expected_version_token = read_token_.value_or("");
+  NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(last_written_, cond));
+  read_token_ = token;
+  if (options_.history == nullptr) return 0;
+  NIC_ASSIGN_OR_RETURN(std::vector<HistoryVersion> versions, options_.history->ListVersions(read_doc_->lineage, 1000000));
+  int sealed = 0;
+  for (const auto& listed : versions) {
+    NIC_ASSIGN_OR_RETURN(HistoryVersion v, options_.history->GetVersion(listed.lineage, listed.serial));
+    if (IsEncryptedState(v.document)) continue;
+    auto doc = ParseStateDocument(v.document, "history serial " + std::to_string(v.serial));
+    const int format = doc.ok() ? doc->format_version : 0;
+    NIC_ASSIGN_OR_RETURN(std::string bytes,
+                         encryption_->Encode(v.document, v.lineage, static_cast<uint64_t>(v.serial), format));
+    NIC_RETURN_IF_ERROR(options_.history->ReplaceDocument(v.lineage, v.serial, bytes, crypto::Sha256Hex(bytes)));
+    ++sealed;
   }
   return sealed;
 }
