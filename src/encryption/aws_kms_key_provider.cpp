@@ -68,8 +68,9 @@ class AwsKmsKeyProvider final : public KeyProvider {
           st.code() == ErrorCode::kPermissionDenied || st.code() == ErrorCode::kNotFound) {
         // The data key was wrapped under another KMS key (or we may not use it): let the
         // caller try the fallback, then report every key it tried.
-        return Status::Unauthenticated("AWS KMS key " + o_.key_id + " from " + o_.source + " cannot unwrap the data key ("
-                                       + (code.empty() ? ErrorCodeName(st.code()) : code) + ": " + st.message() + ")");
+        return Status::Unauthenticated("AWS KMS key " + o_.key_id + " from " + o_.source +
+                                       " cannot unwrap the state's data key (KMS Decrypt answered " +
+                                       (code.empty() ? ErrorCodeName(st.code()) : code) + ")");
       }
       return st;
     }

@@ -101,7 +101,7 @@ struct Cmd {
       return cur.status();
     }
     StateDocument d = cur.value() ? *cur.value() : StateDocument::NewEmpty("aws", "kms", kRegion, Env::Default()->NowMicros());
-    d.cloud["note"] = kCanary;
+    d.cloud["vpc"] = {{"id", kCanary}};
     d.metadata.deploy_count += 1;
     Status st = manager->Persist(d, "test");
     (void)manager->Unlock();
@@ -127,7 +127,7 @@ TEST_F(KmsEncryption, GenerateDataKeyThenDecryptRoundTrip) {
   {
     auto enc = Enc(Kms(key_id));
     Cmd c(dir, enc.get());
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.Write().ok());
+    for (int i = 0; i < 3; ++i) { Status w = c.Write(); ASSERT_TRUE(w.ok()) << w.ToString(); }
   }
   auto h = ParseEnvelope(Stored(dir), "x", nullptr);
   ASSERT_TRUE(h.ok()) << h.status().ToString();
@@ -141,8 +141,8 @@ TEST_F(KmsEncryption, GenerateDataKeyThenDecryptRoundTrip) {
   Cmd c(dir, enc.get());
   auto doc = c.manager->Read();
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
-  EXPECT_EQ(doc.value()->cloud["note"], kCanary);
-  ASSERT_TRUE(c.Write().ok());
+  EXPECT_EQ(doc.value()->cloud["vpc"]["id"], kCanary);
+  { Status w = c.Write(); ASSERT_TRUE(w.ok()) << w.ToString(); }
   EXPECT_EQ(ParseEnvelope(Stored(dir), "x", nullptr)->encrypted_data_key, h->encrypted_data_key)
       << "a write after a read reuses the unwrapped data key";
 }
@@ -154,7 +154,7 @@ TEST_F(KmsEncryption, WrongOrUnknownKeyIdIsAClearErrorAndWritesNothing) {
   {
     auto enc = Enc(Kms(key_a));
     Cmd c(dir, enc.get());
-    ASSERT_TRUE(c.Write().ok());
+    { Status w = c.Write(); ASSERT_TRUE(w.ok()) << w.ToString(); }
   }
   const std::string stored = Stored(dir);
   {
@@ -187,7 +187,7 @@ TEST_F(KmsEncryption, TamperedWrappedKeyOrLineageIsInvalidState) {
   {
     auto enc = Enc(Kms(key_id));
     Cmd c(dir, enc.get());
-    ASSERT_TRUE(c.Write().ok());
+    { Status w = c.Write(); ASSERT_TRUE(w.ok()) << w.ToString(); }
   }
   const std::string intact = Stored(dir);
   auto h = ParseEnvelope(intact, "x", nullptr);
@@ -218,12 +218,12 @@ TEST_F(KmsEncryption, RotationReadsWithTheFallbackKeyAndRewritesWithThePrimary) 
   {
     auto enc = Enc(Kms(old_key));
     Cmd c(dir, enc.get());
-    ASSERT_TRUE(c.Write().ok());
+    { Status w = c.Write(); ASSERT_TRUE(w.ok()) << w.ToString(); }
   }
   {
     auto enc = Enc(Kms(new_key), Kms(old_key, "NIC_STATE_FALLBACK_KMS_KEY_ID"));
     Cmd c(dir, enc.get());
-    ASSERT_TRUE(c.Write().ok());
+    { Status w = c.Write(); ASSERT_TRUE(w.ok()) << w.ToString(); }
     EXPECT_TRUE(c.manager->last_read_encryption().used_fallback);
   }
   EXPECT_EQ(ParseEnvelope(Stored(dir), "x", nullptr)->key_id, new_arn);
@@ -244,7 +244,7 @@ TEST_F(KmsEncryption, TheBinaryTakesTheKmsKeyFromTheEnvironment) {
                                             {"AWS_EC2_METADATA_DISABLED", "true"}};
   StateDocument d = StateDocument::NewEmpty("aws", "kms-cli", kRegion, Env::Default()->NowMicros());
   d.serial = 4;
-  d.cloud["note"] = kCanary;
+  d.cloud["vpc"] = {{"id", kCanary}};
   std::string file = dir.Write("in/doc.json", SerializeStateDocument(d));
   auto push = testing::RunNic({"state", "push", file, "--state", state}, env);
   ASSERT_EQ(push.exit_code, 0) << push.err;
