@@ -167,8 +167,10 @@ class StateEncryption {
 bool IsEncryptedState(std::string_view stored);
 
 // Parses an envelope; kInvalidState naming the field when malformed. `ciphertext` gets the
-// raw ciphertext || tag.
-Result<EnvelopeHeader> ParseEnvelope(std::string_view stored, const std::string& location, std::string* ciphertext);
+// raw ciphertext || tag; `aad` the additional authenticated data: a fixed prefix and the
+// canonical JSON of `nic_encryption` exactly as stored (members unknown to this NIC included).
+Result<EnvelopeHeader> ParseEnvelope(std::string_view stored, const std::string& location, std::string* ciphertext,
+                                     std::string* aad = nullptr);
 
 // AES-256-GCM over `plaintext` with a fresh random nonce; returns the serialized envelope.
 // Exposed for tests; StateEncryption::Encode is the normal entry.

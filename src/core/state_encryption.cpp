@@ -313,7 +313,8 @@ bool IsEncryptedState(std::string_view stored) {
   return j.is_object() && j.contains("nic_encryption");
 }
 
-Result<EnvelopeHeader> ParseEnvelope(std::string_view stored, const std::string& location, std::string* ciphertext) {
+Result<EnvelopeHeader> ParseEnvelope(std::string_view stored, const std::string& location, std::string* ciphertext,
+                                     std::string* aad) {
   auto bad = [&](const std::string& what) {
     return Status::InvalidState(location + ": the encrypted state envelope is damaged: " + what)
         .WithSuggestion("restore the state from the backend's previous version, the local .backup or nic state history");
@@ -366,6 +367,7 @@ Result<EnvelopeHeader> ParseEnvelope(std::string_view stored, const std::string&
   if (!ct.ok()) return bad("ciphertext is not base64");
   if (ct->size() < kTagSize) return bad("ciphertext is shorter than the GCM tag");
   if (ciphertext != nullptr) *ciphertext = std::move(ct).value();
+  if (aad != nullptr) *aad = Aad(m);
   return h;
 }
 
@@ -396,8 +398,8 @@ Result<std::string> StateEncryption::Decode(std::string_view stored, const std::
     }
     return std::string(stored);
   }
-  std::string ciphertext;
-  NIC_ASSIGN_OR_RETURN(EnvelopeHeader h, ParseEnvelope(stored, location, &ciphertext));
+  std::string ciphertext, aad;
+  NIC_ASSIGN_OR_RETURN(EnvelopeHeader h, ParseEnvelope(stored, location, &ciphertext, &aad));
   di.encrypted = true;
   di.key_provider = h.key_provider;
   di.key_id = h.key_id;
@@ -421,10 +423,8 @@ Result<std::string> StateEncryption::Decode(std::string_view stored, const std::
       Status st = key.status();
       return st.Prepend("decrypting the state at " + location);
     }
-    // Authenticate exactly what is stored: any member added to or changed in nic_encryption
-    // makes the tag fail.
-    json stored_json = json::parse(stored, nullptr, false);
-    auto plain = GcmOpen(key.value(), h.nonce, Aad(stored_json["nic_encryption"]), ciphertext);
+    // The AAD is what is stored, so any member added to or changed in nic_encryption fails.
+    auto plain = GcmOpen(key.value(), h.nonce, aad, ciphertext);
     if (!plain) {
       return Status::InvalidState(what + ", and the key from " + p->source() +
                                   " matches its key id, but authentication failed: the ciphertext or its metadata "

@@ -163,7 +163,7 @@ TEST_F(KmsEncryption, WrongOrUnknownKeyIdIsAClearErrorAndWritesNothing) {
     Status st = c.Write();
     ASSERT_EQ(st.code(), ErrorCode::kUnauthenticated) << st.ToString();
     EXPECT_EQ(st.exit_code(), 9);
-    EXPECT_NE(st.message().find("cannot unwrap the data key"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("cannot unwrap the state's data key"), std::string::npos) << st.message();
     EXPECT_NE(st.message().find(arn_a), std::string::npos) << "names the key the state needs: " << st.message();
     EXPECT_NE(st.suggestions()[0].find("NIC_STATE_KMS_KEY_ID"), std::string::npos);
   }
