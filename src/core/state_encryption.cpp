@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -289,8 +290,10 @@ Result<std::unique_ptr<KeyProvider>> NewRawKeyProvider(std::string_view encoded,
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   if (text.size() == 2 * SecretKey::kSize && IsHex(text)) {
     raw.s.resize(SecretKey::kSize);
+    // Decoded by hand: no temporary strings holding key digits are left behind.
+    auto nibble = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(static_cast<unsigned char>(c)) - 'a' + 10); };
     for (size_t i = 0; i < SecretKey::kSize; ++i) {
-      raw.s[i] = static_cast<char>(std::stoi(std::string(text.substr(2 * i, 2)), nullptr, 16));
+      raw.s[i] = static_cast<char>((nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]));
     }
   } else {
     auto decoded = crypto::Base64Decode(text);
