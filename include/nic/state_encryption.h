@@ -156,7 +156,8 @@ class StateEncryption {
   Result<std::string> Encode(std::string_view plaintext, const std::string& lineage, uint64_t serial,
                              int format_version);
 
-  // Checks a write of plaintext is allowed given what the last read found.
+  // Checks a write is allowed: plaintext may not replace an encrypted state, and is never
+  // written while only a fallback key is configured, unless write_plaintext (nic state decrypt).
   Status CheckPlaintextWrite(bool previous_was_encrypted, const std::string& location) const;
 
  private:

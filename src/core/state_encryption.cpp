@@ -464,10 +464,13 @@ Result<std::string> StateEncryption::Encode(std::string_view plaintext, const st
 }
 
 Status StateEncryption::CheckPlaintextWrite(bool previous_was_encrypted, const std::string& location) const {
-  if (writes_encrypted() || !previous_was_encrypted || options_.write_plaintext) return Status::OK();
-  return Status::Refused("the state at " + location +
-                         " is encrypted, but no primary encryption key is configured for writing; refusing to store it "
-                         "unencrypted")
+  if (writes_encrypted() || options_.write_plaintext) return Status::OK();
+  // A fallback key alone means "this state is encrypted": writing plaintext anywhere (over it,
+  // or to a migration destination) must be asked for explicitly.
+  if (!previous_was_encrypted && options_.fallback == nullptr) return Status::OK();
+  return Status::Refused("the state at " + location + (previous_was_encrypted ? " is encrypted, but" : ":") +
+                         " no primary encryption key is configured for writing (only a fallback key); refusing to "
+                         "store the state unencrypted")
       .WithSuggestion("set the primary key (NIC_STATE_PASSPHRASE, NIC_STATE_KEY or NIC_STATE_KMS_KEY_ID); a fallback key "
                       "is only used for reading")
       .WithSuggestion("to store the state unencrypted on purpose: nic state decrypt");

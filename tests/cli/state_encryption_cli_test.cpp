@@ -177,6 +177,20 @@ TEST(StateEncryptionCli, EncryptAndDecryptSwitchAnExistingStateWithOneSerialEach
   EXPECT_EQ(RunNic(f.Args({"state", "show"})).exit_code, 0);
 }
 
+TEST(StateEncryptionCli, MigrateNeverCopiesAnEncryptedStateOutInPlaintext) {
+  Fixture f;
+  ASSERT_EQ(RunNic(f.Args({"state", "push", f.Doc(3)}), Key(kKeyA)).exit_code, 0);
+  const std::string dst = f.dir.File("moved/nic-state.json");
+  auto refused = RunNic(f.Args({"state", "migrate", "--to-backend", "local", "--to-state", dst}),
+                        {{"NIC_STATE_FALLBACK_KEY", kKeyA}});
+  EXPECT_EQ(refused.exit_code, 10) << refused.out;
+  EXPECT_FALSE(std::filesystem::exists(dst));
+  auto moved = RunNic(f.Args({"state", "migrate", "--to-backend", "local", "--to-state", dst}), Key(kKeyA));
+  ASSERT_EQ(moved.exit_code, 0) << moved.out << moved.err;
+  EXPECT_TRUE(IsEncryptedState(testing::ReadFileOrDie(dst)));
+  f.ExpectNoCanary();
+}
+
 TEST(StateEncryptionCli, PassphraseAndConfigurationErrors) {
   Fixture f;
   std::map<std::string, std::string> pass = {{"NIC_STATE_PASSPHRASE", "a long enough passphrase for the test"}};

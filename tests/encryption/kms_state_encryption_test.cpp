@@ -9,6 +9,7 @@
 
 #include "backends/local/local_backend.h"
 #include "nic/aws_auth.h"
+#include "nic/backend.h"
 #include "nic/crypto.h"
 #include "nic/env.h"
 #include "nic/history.h"
@@ -230,6 +231,56 @@ TEST_F(KmsEncryption, RotationReadsWithTheFallbackKeyAndRewritesWithThePrimary) 
   auto enc = Enc(Kms(new_key));
   Cmd c(dir, enc.get());
   EXPECT_TRUE(c.manager->Read().ok());
+}
+
+// The layer sits above the Backend interface, so a remote backend stores the envelope as is:
+// the S3 backend (same moto) with a KMS key, the object read raw, then opened by a new command.
+TEST_F(KmsEncryption, TheS3BackendStoresTheEnvelopeUnchanged) {
+  auto [key_id, arn] = CreateKey();
+  http::Request mk;
+  mk.method = "PUT";
+  mk.url = moto_->endpoint() + "/nic-encrypted-state";
+  mk.service = "s3";
+  aws::SigV4Options o;
+  o.region = kRegion;
+  o.service = "s3";
+  o.s3 = true;
+  aws::SigV4Authorizer signer(Creds(), o);
+  auto made = http::SendWithRetry(*transport_, mk, &signer);
+  ASSERT_TRUE(made.ok() && made->ok()) << (made.ok() ? made->body : made.status().ToString());
+  BackendConfig cfg;
+  cfg.type = "s3";
+  cfg.values = {{"bucket", "nic-encrypted-state"}, {"key", "dev/nic-state.json"}, {"region", kRegion},
+                {"access_key", "AKIDTEST"}, {"secret_key", "secret"}, {"endpoints.s3", moto_->endpoint()},
+                {"use_lockfile", "true"}, {"skip_metadata_api_check", "true"}};
+  auto backend = OpenBackend(cfg);
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  testing::TempDir dir;
+  auto history = HistoryDb::Open(dir.File("h.db")).value();
+  for (int i = 0; i < 2; ++i) {
+    auto enc = Enc(Kms(key_id));
+    StateManagerOptions mo;
+    mo.history = history.get();
+    mo.encryption = enc.get();
+    StateManager m(backend->get(), mo);
+    ASSERT_TRUE(m.Lock("test").ok());
+    auto cur = m.Read();
+    ASSERT_TRUE(cur.ok()) << cur.status().ToString();
+    StateDocument d = cur.value() ? *cur.value() : StateDocument::NewEmpty("aws", "s3", kRegion, Env::Default()->NowMicros());
+    d.cloud["vpc"] = {{"id", kCanary}};
+    Status st = m.Persist(d, "test");
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE(m.Unlock().ok());
+  }
+  auto raw = backend.value()->ReadState();
+  ASSERT_TRUE(raw.ok() && raw->exists);
+  EXPECT_TRUE(IsEncryptedState(raw->bytes));
+  EXPECT_EQ(raw->bytes.find(kCanary), std::string::npos);
+  auto h = ParseEnvelope(raw->bytes, "s3", nullptr);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->serial, 2u);
+  EXPECT_EQ(h->key_id, arn);
+  ExpectNoCanaryOnDisk(dir);
 }
 
 TEST_F(KmsEncryption, TheBinaryTakesTheKmsKeyFromTheEnvironment) {
