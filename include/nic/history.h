@@ -49,6 +49,10 @@ class HistoryDb {
   Result<std::vector<HistoryVersion>> ListVersions(const std::string& lineage, int limit = 1000);
   // One version with its document; kNotFound when absent.
   Result<HistoryVersion> GetVersion(const std::string& lineage, int64_t serial);
+  // Replaces a recorded version's stored bytes (and their sha256) in place, with SQLite's
+  // secure_delete on so the old bytes do not linger in free pages. Used only to seal versions
+  // recorded before state encryption was turned on (nic state encrypt).
+  Status ReplaceDocument(const std::string& lineage, int64_t serial, const std::string& document, const std::string& sha256);
 
   Status RecordEvent(const std::string& kind, const std::string& who, const std::string& detail_json);
   Result<std::vector<HistoryEvent>> ListEvents(int limit = 1000);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nic/history.h"
+#include "nic/state_encryption.h"
 #include "nic/status.h"
 
 namespace nic {
@@ -27,9 +28,12 @@ struct JournalEntry {
   std::string detail;        // JSON: the desired resource (intent) or the result
 };
 
+// With state encryption configured, `detail` and results hold resource attributes copied from
+// the state, so they are stored sealed the same way as the state (an envelope per entry);
+// addresses, actions and tokens stay readable, as lineage and serial do in the envelope.
 class Journal {
  public:
-  explicit Journal(HistoryDb* db) : db_(db) {}
+  explicit Journal(HistoryDb* db, StateEncryption* encryption = nullptr) : db_(db), encryption_(encryption) {}
   Result<int64_t> RecordIntent(const std::string& run_id, const std::string& lineage, const std::string& address,
                                const std::string& action, const std::string& client_token, const std::string& detail);
   Status MarkDone(int64_t id, const std::string& result);
@@ -40,7 +44,11 @@ class Journal {
 
  private:
   Status Finish(int64_t id, const char* status, const std::string& result);
+  // What is stored for a detail/result: sealed when the state is written encrypted.
+  Result<std::string> Seal(const std::string& text);
   HistoryDb* db_;
+  StateEncryption* encryption_;
+  std::string lineage_;  // bound into sealed entries (the deploy's state lineage)
 };
 
 }  // namespace nic

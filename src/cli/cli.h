@@ -18,6 +18,7 @@
 
 #include "nic/backend.h"
 #include "nic/history.h"
+#include "nic/state_encryption.h"
 #include "nic/state_manager.h"
 #include "nic/status.h"
 
@@ -62,6 +63,7 @@ struct StateContext {
   BackendConfig backend_config;
   std::unique_ptr<Backend> backend;
   std::unique_ptr<HistoryDb> history;
+  std::unique_ptr<StateEncryption> encryption;  // from NIC_STATE_* (state_encryption_config.h); may be null
   std::unique_ptr<StateManager> manager;
 };
 Result<StateContext> OpenState(const cxxopts::ParseResult& parsed);

@@ -83,7 +83,7 @@ int RunStateShow(const Invocation& inv) {
     int64_t serial = p->parsed["serial"].as<int64_t>();
     auto v = p->ctx.history->GetVersion(doc->lineage, serial);
     if (!v.ok()) return ReportError(v.status(), p->format);
-    auto old = ParseStateDocument(v->document, "history serial " + std::to_string(serial));
+    auto old = p->ctx.manager->ParseStored(v->document, "history serial " + std::to_string(serial));
     if (!old.ok()) return ReportError(old.status(), p->format);
     shown = old.value();
   }
@@ -269,7 +269,7 @@ int RunStateRollback(const Invocation& inv) {
   if (!current.ok()) return ReportError(current.status(), p->format);
   auto v = p->ctx.history->GetVersion(current->lineage, to);
   if (!v.ok()) return ReportError(v.status(), p->format);
-  auto old = ParseStateDocument(v->document, "history serial " + std::to_string(to));
+  auto old = p->ctx.manager->ParseStored(v->document, "history serial " + std::to_string(to));
   if (!old.ok()) return ReportError(old.status(), p->format);
   StateDocument doc = old.value();
   Status st = p->ctx.manager->Persist(doc, "rollback to " + std::to_string(to));
@@ -368,6 +368,7 @@ int RunStateMigrate(const Invocation& inv) {
   }
   StateManagerOptions dst_opts;
   dst_opts.history = p->ctx.history.get();
+  dst_opts.encryption = p->ctx.encryption.get();
   auto lt = ParseDurationMicros(p->parsed["lock-timeout"].as<std::string>());
   dst_opts.lock_timeout_micros = lt.value_or(0);
   StateManager dst(dst_backend.value().get(), dst_opts);

@@ -5,6 +5,7 @@
 
 #include "nic/config.h"
 #include "nic/state.h"
+#include "nic/state_encryption_config.h"
 #include "src/cli/cmd_validate.h"
 
 namespace nic::cli {
@@ -79,7 +80,13 @@ int RunValidate(const Invocation& inv) {
     const std::string state_path = (*parsed)["state"].as<std::string>();
     auto bytes = ReadInput(state_path);
     if (!bytes.ok()) return ReportError(bytes.status(), *format);
-    auto doc = ParseStateDocument(*bytes, state_path);
+    // An encrypted state is opened with the same NIC_STATE_* keys as every state command.
+    auto enc = StateEncryptionFromEnv(auth::ProcessEnv());
+    if (!enc.ok()) return ReportError(enc.status(), *format);
+    StateEncryption none{StateEncryptionOptions{}};
+    auto plain = (enc.value() ? enc.value().get() : &none)->Decode(*bytes, state_path);
+    if (!plain.ok()) return ReportError(plain.status(), *format);
+    auto doc = ParseStateDocument(*plain, state_path);
     if (!doc.ok()) return ReportError(doc.status(), *format);
     for (auto& e : CheckImmutableFields(*result.config, *doc, state_path)) errors.push_back(std::move(e));
   }

@@ -7,6 +7,7 @@
 
 #include "nic/env.h"
 #include "nic/log.h"
+#include "nic/state_encryption_config.h"
 #include "src/cli/cli.h"
 
 namespace nic::cli {
@@ -130,9 +131,12 @@ Result<StateContext> OpenState(const cxxopts::ParseResult& parsed) {
   if (!hdir.empty()) NIC_RETURN_IF_ERROR(Env::Default()->CreateDirs(hdir));
   NIC_ASSIGN_OR_RETURN(ctx.history, HistoryDb::Open(history_path));
 
+  NIC_ASSIGN_OR_RETURN(ctx.encryption, StateEncryptionFromEnv(auth::ProcessEnv()));
+
   StateManagerOptions opts;
   opts.lock_timeout_micros = *lt;
   opts.history = ctx.history.get();
+  opts.encryption = ctx.encryption.get();
   ctx.manager = std::make_unique<StateManager>(ctx.backend.get(), opts);
   return ctx;
 }

@@ -11,6 +11,7 @@
 #include "src/cli/cmd_import.h"
 #include "src/cli/cmd_reconcile.h"
 #include "src/cli/cmd_state.h"
+#include "src/cli/cmd_state_encryption.h"
 #include "src/cli/cmd_validate.h"
 
 namespace nic::cli {
@@ -36,6 +37,8 @@ const CommandSpec kCommands[] = {
     {"state rollback", "Write an earlier version back as a new serial", RunStateRollback},
     {"state unlock", "Force-unlock the state: nic state unlock --force LOCK_ID", RunStateUnlock},
     {"state migrate", "Copy the state to another backend (both locked, verified)", RunStateMigrate},
+    {"state encrypt", "Encrypt the state with the configured key (or re-encrypt after a rotation)", RunStateEncrypt},
+    {"state decrypt", "Store the state unencrypted again (one new serial)", RunStateDecrypt},
 };
 
 void PrintHelp() {

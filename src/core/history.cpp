@@ -212,6 +212,22 @@ Result<std::vector<HistoryVersion>> HistoryDb::ListVersions(const std::string& l
   return out;
 }
 
+Status HistoryDb::ReplaceDocument(const std::string& lineage, int64_t serial, const std::string& document,
+                                  const std::string& sha256) {
+  NIC_RETURN_IF_ERROR(Exec(db_, "PRAGMA secure_delete=ON;", path_));
+  Stmt up(db_, "UPDATE versions SET document = ?, sha256 = ? WHERE lineage = ? AND serial = ?;");
+  if (!up.ok()) return Status::IOError("history database " + path_ + ": " + Err(db_));
+  up.Blob(1, document);
+  up.Text(2, sha256);
+  up.Text(3, lineage);
+  up.Int(4, serial);
+  if (up.Step() != SQLITE_DONE) return Status::IOError("rewriting history in " + path_ + ": " + Err(db_));
+  if (sqlite3_changes(db_) != 1) {
+    return Status::NotFound("history has no version with serial " + std::to_string(serial) + " for lineage " + lineage);
+  }
+  return Status::OK();
+}
+
 Result<HistoryVersion> HistoryDb::GetVersion(const std::string& lineage, int64_t serial) {
   Stmt q(db_,
          "SELECT lineage, serial, sha256, created_at, operation, who, backend, document FROM versions "

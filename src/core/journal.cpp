@@ -12,8 +12,20 @@ std::string Col(sqlite3_stmt* s, int i) {
 }
 }  // namespace
 
+Result<std::string> Journal::Seal(const std::string& text) {
+  if (encryption_ == nullptr || !encryption_->writes_encrypted()) return text;
+  auto sealed = encryption_->Encode(text, lineage_, 0, 0);
+  if (!sealed.ok()) {
+    Status st = sealed.status();
+    return st.Prepend("encrypting the deploy journal entry");
+  }
+  return sealed;
+}
+
 Result<int64_t> Journal::RecordIntent(const std::string& run_id, const std::string& lineage, const std::string& address,
-                                      const std::string& action, const std::string& client_token, const std::string& detail) {
+                                      const std::string& action, const std::string& client_token, const std::string& detail_in) {
+  lineage_ = lineage;
+  NIC_ASSIGN_OR_RETURN(std::string detail, Seal(detail_in));
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_->handle(),
                      "INSERT INTO journal (run_id, lineage, address, action, client_token, status, created_at, result) "
@@ -31,7 +43,8 @@ Result<int64_t> Journal::RecordIntent(const std::string& run_id, const std::stri
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_->handle()));
 }
 
-Status Journal::Finish(int64_t id, const char* status, const std::string& result) {
+Status Journal::Finish(int64_t id, const char* status, const std::string& result_in) {
+  NIC_ASSIGN_OR_RETURN(std::string result, Seal(result_in));
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_->handle(), "UPDATE journal SET status = ?, finished_at = ?, result = ? WHERE id = ?;", -1, &s, nullptr);
   std::string now = FormatRfc3339(Env::Default()->NowMicros());
@@ -50,6 +63,7 @@ Status Journal::MarkFailed(int64_t id, const std::string& error) { return Finish
 Status Journal::MarkResolved(int64_t id, const std::string& how) { return Finish(id, "resolved", how); }
 
 Result<std::vector<JournalEntry>> Journal::OpenIntents(const std::string& lineage) {
+  lineage_ = lineage;
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_->handle(),
                      "SELECT id, run_id, lineage, address, action, client_token, status, created_at, COALESCE(result, '') "
@@ -63,6 +77,14 @@ Result<std::vector<JournalEntry>> Journal::OpenIntents(const std::string& lineag
   }
   sqlite3_finalize(s);
   if (rc != SQLITE_DONE) return Status::IOError("reading the deploy journal: " + std::string(sqlite3_errmsg(db_->handle())));
+  if (encryption_ != nullptr) {
+    for (auto& e : out) {
+      // Entries written before encryption was turned on are plaintext and still valid.
+      auto plain = encryption_->Decode(e.detail, db_->path() + " journal entry " + std::to_string(e.id), nullptr, true);
+      if (!plain.ok()) return plain.status();
+      e.detail = std::move(plain).value();
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "nic/state_manager.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <random>
@@ -16,7 +17,10 @@ namespace {
 }  // namespace
 
 StateManager::StateManager(Backend* backend, StateManagerOptions options)
-    : backend_(backend), options_(options), env_(options.env ? options.env : Env::Default()) {}
+    : backend_(backend),
+      options_(options),
+      env_(options.env ? options.env : Env::Default()),
+      encryption_(options.encryption ? options.encryption : &no_encryption_) {}
 
 StateManager::~StateManager() {
   if (held_) {
@@ -72,13 +76,18 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   NIC_ASSIGN_OR_RETURN(StateBlob blob, backend_->ReadState());
   have_read_ = true;
   if (!blob.exists) {
+    read_info_ = DecodeInfo{};
     read_token_ = "";
     read_doc_.reset();
     return std::optional<StateDocument>();
   }
+  DecodeInfo info;
+  NIC_ASSIGN_OR_RETURN(std::string plain, encryption_->Decode(blob.bytes, backend_->Location(), &info));
   ParseNotes local;
-  auto doc = ParseStateDocument(blob.bytes, backend_->Location(), notes ? notes : &local);
+  auto doc = ParseStateDocument(plain, backend_->Location(), notes ? notes : &local);
+  if (!plain.empty() && info.encrypted) OPENSSL_cleanse(plain.data(), plain.size());
   if (!doc.ok()) return doc.status();
+  read_info_ = info;
   read_token_ = blob.version_token;
   read_doc_ = doc.value();
   if (options_.history != nullptr) {
@@ -128,7 +137,7 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
   if (doc.metadata.created_at.empty()) doc.metadata.created_at = now;
   doc.metadata.updated_at = now;
   NIC_RETURN_IF_ERROR(ValidateStateDocument(doc, backend_->Location()));
-  std::string bytes = SerializeStateDocument(doc);
+  NIC_ASSIGN_OR_RETURN(std::string bytes, EncodeForBackend(doc));
   WriteCondition cond;
   cond.expected_version_token = read_token_.value_or("");
   auto token = backend_->WriteState(bytes, cond);
@@ -140,7 +149,9 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
     return st;
   }
   read_token_ = token.value();
+  last_written_ = bytes;
   read_doc_ = doc;
+  read_info_.encrypted = encryption_->writes_encrypted();
   return RecordHistory(bytes, doc, operation);
 }
 
@@ -168,13 +179,58 @@ Status StateManager::Push(const StateDocument& doc_in, bool force, const std::st
     if (doc.serial == current->serial) return Status::OK();  // identical: nothing to do
   }
   NIC_RETURN_IF_ERROR(ValidateStateDocument(doc, "pushed state"));
-  std::string bytes = SerializeStateDocument(doc);
+  NIC_ASSIGN_OR_RETURN(std::string bytes, EncodeForBackend(doc));
   WriteCondition cond;
   cond.expected_version_token = read_token_.value_or("");
   NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(bytes, cond));
   read_token_ = token;
+  last_written_ = bytes;
   read_doc_ = doc;
+  read_info_.encrypted = encryption_->writes_encrypted();
   return RecordHistory(bytes, doc, operation + (force ? " --force" : ""));
+}
+
+Result<std::string> StateManager::EncodeForBackend(const StateDocument& doc) {
+  NIC_RETURN_IF_ERROR(encryption_->CheckPlaintextWrite(read_info_.encrypted, backend_->Location()));
+  std::string plain = SerializeStateDocument(doc);
+  if (!encryption_->writes_encrypted()) return plain;
+  auto sealed = encryption_->Encode(plain, doc.lineage, doc.serial, doc.format_version);
+  OPENSSL_cleanse(plain.data(), plain.size());
+  if (!sealed.ok()) {
+    Status st = sealed.status();
+    return st.Prepend("encrypting the state for " + backend_->Location() + " (nothing was written)");
+  }
+  return sealed;
+}
+
+Result<int> StateManager::SealPlaintextCopies() {
+  if (!held_) return Status::Internal("sealing state copies without holding the lock");
+  if (last_written_.empty() || !read_doc_ || !encryption_->writes_encrypted() || !IsEncryptedState(last_written_)) {
+    return Status::Internal("sealing state copies before an encrypted write");
+  }
+  WriteCondition cond;
+  cond.expected_version_token = read_token_.value_or("");
+  NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(last_written_, cond));
+  read_token_ = token;
+  if (options_.history == nullptr) return 0;
+  NIC_ASSIGN_OR_RETURN(std::vector<HistoryVersion> versions, options_.history->ListVersions(read_doc_->lineage, 1000000));
+  int sealed = 0;
+  for (const auto& listed : versions) {
+    NIC_ASSIGN_OR_RETURN(HistoryVersion v, options_.history->GetVersion(listed.lineage, listed.serial));
+    if (IsEncryptedState(v.document)) continue;
+    auto doc = ParseStateDocument(v.document, "history serial " + std::to_string(v.serial));
+    const int format = doc.ok() ? doc->format_version : 0;
+    NIC_ASSIGN_OR_RETURN(std::string bytes,
+                         encryption_->Encode(v.document, v.lineage, static_cast<uint64_t>(v.serial), format));
+    NIC_RETURN_IF_ERROR(options_.history->ReplaceDocument(v.lineage, v.serial, bytes, crypto::Sha256Hex(bytes)));
+    ++sealed;
+  }
+  return sealed;
+}
+
+Result<StateDocument> StateManager::ParseStored(std::string_view stored, const std::string& source) {
+  NIC_ASSIGN_OR_RETURN(std::string plain, encryption_->Decode(stored, source, nullptr, /*allow_plaintext=*/true));
+  return ParseStateDocument(plain, source);
 }
 
 Status StateManager::RecordHistory(const std::string& bytes, const StateDocument& doc, const std::string& operation) {

@@ -257,7 +257,7 @@ Status Deploy(StateManager& m, HistoryDb* history, const NebariConfig& config, P
     return Status::Refused("the config is for provider \"" + config.provider + "\" but the state at " +
                            m.backend()->Location() + " records provider \"" + doc.provider + "\"");
   }
-  Journal journal(history);
+  Journal journal(history, m.encryption());
   PlanOptions plan_options = o.plan;
   NIC_RETURN_IF_ERROR(ResolveOpenIntents(m, journal, p, doc, &out->recovered, &plan_options.adopt_created_by_interrupted_run, o.progress));
 
