@@ -14,6 +14,8 @@ std::string Col(sqlite3_stmt* s, int i) {
 
 Result<int64_t> Journal::RecordIntent(const std::string& run_id, const std::string& lineage, const std::string& address,
                                       const std::string& action, const std::string& client_token, const std::string& detail) {
+  // The cloud call follows this record; it must be on disk even if the machine loses power.
+  HistoryDb::DurableWrites durable(db_);
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_->handle(),
                      "INSERT INTO journal (run_id, lineage, address, action, client_token, status, created_at, result) "
