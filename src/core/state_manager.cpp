@@ -73,19 +73,19 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   have_read_ = true;
   if (!blob.exists) {
     read_token_ = "";
-    read_doc_.reset();
+    stored_.reset();
     return std::optional<StateDocument>();
   }
   ParseNotes local;
   auto doc = ParseStateDocument(blob.bytes, backend_->Location(), notes ? notes : &local);
   if (!doc.ok()) return doc.status();
   read_token_ = blob.version_token;
-  read_doc_ = doc.value();
+  stored_ = StoredVersion{doc->lineage, doc->serial};
   if (options_.history != nullptr) {
     // A writer killed between its state write and its history insert leaves a committed
     // version the history lacks; the next reader records it, so history stays complete.
-    auto have = options_.history->GetVersion(doc->lineage, static_cast<int64_t>(doc->serial));
-    if (!have.ok() && have.status().code() == ErrorCode::kNotFound) {
+    auto have = options_.history->HasVersion(doc->lineage, static_cast<int64_t>(doc->serial));
+    if (have.ok() && !have.value()) {
       HistoryVersion v;
       v.serial = static_cast<int64_t>(doc->serial);
       v.lineage = doc->lineage;
@@ -110,13 +110,13 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
     auto r = Read();
     if (!r.ok()) return r.status();
   }
-  if (read_doc_) {
-    if (doc.lineage != read_doc_->lineage) {
+  if (stored_) {
+    if (doc.lineage != stored_->lineage) {
       return Status::Conflict("refusing to write state with lineage " + doc.lineage + " over the stored state with lineage " +
-                              read_doc_->lineage + " (" + backend_->Location() + ")")
+                              stored_->lineage + " (" + backend_->Location() + ")")
           .WithSuggestion("these are unrelated states; check --state/--backend-config, or use nic state push --force");
     }
-    doc.serial = read_doc_->serial + 1;
+    doc.serial = stored_->serial + 1;
   } else {
     if (doc.lineage.empty()) doc.lineage = NewUuid();
     doc.serial = 1;
@@ -140,7 +140,7 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
     return st;
   }
   read_token_ = token.value();
-  read_doc_ = doc;
+  stored_ = StoredVersion{doc.lineage, doc.serial};
   return RecordHistory(bytes, doc, operation);
 }
 
@@ -173,7 +173,7 @@ Status StateManager::Push(const StateDocument& doc_in, bool force, const std::st
   cond.expected_version_token = read_token_.value_or("");
   NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(bytes, cond));
   read_token_ = token;
-  read_doc_ = doc;
+  stored_ = StoredVersion{doc.lineage, doc.serial};
   return RecordHistory(bytes, doc, operation + (force ? " --force" : ""));
 }
 
