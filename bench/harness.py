@@ -475,30 +475,37 @@ def bench_backends():
     out = {}
     # local: in-process cycle (nic_bench) vs the C floor, same document size
     try:
+        # Five rounds, each one nic_bench repetition then the floor at the same sizes, so both
+        # see the same disk and load (fsync latency drifts by minutes on a shared machine).
         bj = os.path.join(ARGS.work, "nic_bench_local.json")
-        subprocess.run([ARGS.nic_bench, "--benchmark_filter=BM_LocalCycle", "--benchmark_repetitions=5",
-                        "--benchmark_report_aggregates_only=true", "--benchmark_format=json", f"--benchmark_out={bj}",
-                        "--benchmark_out_format=json"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        R["commands"].append(f"{ARGS.nic_bench} --benchmark_filter=BM_LocalCycle --benchmark_repetitions=5")
-        with open(bj) as f:
-            bjs = json.load(f)
-        local = []
-        for b in bjs["benchmarks"]:
-            if b.get("aggregate_name") != "median":
-                continue
-            arg = int(b["run_name"].split("/")[1])
-            per_s = 1.0 / (b["real_time"] / 1e3)  # unit: ms
-            sb = int(b.get("state_bytes", 0))
-            fd = os.path.join("/tmp", f"nic-fsync-floor-{os.getpid()}")
-            os.makedirs(fd, exist_ok=True)
-            floors = []
-            for _ in range(5):
+        fd = os.path.join("/tmp", f"nic-fsync-floor-{os.getpid()}")
+        os.makedirs(fd, exist_ok=True)
+        rounds = {}  # node groups -> {"bytes", "nic": [cycles/s], "cpu": [ms], "floor": [cycles/s]}
+        for _ in range(5):
+            subprocess.run([ARGS.nic_bench, "--benchmark_filter=BM_LocalCycle", "--benchmark_format=json",
+                            f"--benchmark_out={bj}", "--benchmark_out_format=json"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(bj) as f:
+                bjs = json.load(f)
+            for b in bjs["benchmarks"]:
+                if b.get("run_type", "iteration") != "iteration":
+                    continue
+                arg = int(b["run_name"].split("/")[1])
+                sb = int(b.get("state_bytes", 0))
+                r = rounds.setdefault(arg, {"bytes": sb, "nic": [], "cpu": [], "floor": []})
+                r["nic"].append(1.0 / (b["real_time"] / 1e3))  # unit: ms
+                r["cpu"].append(b["cpu_time"])
                 fl = subprocess.run([ARGS.fsync_floor, fd, str(sb or 4096), "200"], capture_output=True, text=True, check=True)
-                floors.append(json.loads(fl.stdout)["cycles_per_second"])
-            shutil.rmtree(fd, ignore_errors=True)
-            R["commands"].append(f"{ARGS.fsync_floor} /tmp/DIR {sb} 200  (x5)")
-            local.append({"node_groups": arg, "state_bytes": sb, "nic_cycles_per_s": per_s, "nic_cpu_ms": b["cpu_time"],
-                          "floor_cycles_per_s": statistics.median(floors)})
+                r["floor"].append(json.loads(fl.stdout)["cycles_per_second"])
+        shutil.rmtree(fd, ignore_errors=True)
+        R["commands"].append(f"({ARGS.nic_bench} --benchmark_filter=BM_LocalCycle; "
+                             f"{ARGS.fsync_floor} /tmp/DIR BYTES 200 per size)  x5 rounds")
+        local = []
+        for arg, r in sorted(rounds.items()):
+            ratios = [n / f for n, f in zip(r["nic"], r["floor"])]
+            local.append({"node_groups": arg, "state_bytes": r["bytes"], "nic_cycles_per_s": statistics.median(r["nic"]),
+                          "nic_cpu_ms": statistics.median(r["cpu"]), "floor_cycles_per_s": statistics.median(r["floor"]),
+                          "ratio_per_round": [round(x, 3) for x in ratios], "ratio_median": statistics.median(ratios)})
         out["local"] = local
     except Exception as e:
         traceback.print_exc()
@@ -772,6 +779,8 @@ def main():
     ap.add_argument("--drift-count", type=int, default=100)
     ap.add_argument("--build-type", default="")
     ap.add_argument("--render-only", action="store_true", help="re-render --out from the work dir's results.json")
+    ap.add_argument("--keep-from", help="an earlier results.json: sections not in --only are carried over from it "
+                                        "(and marked so in RESULTS.md) instead of being left out")
     ARGS = ap.parse_args()
     # SIGTERM (e.g. a timeout around run.sh) unwinds like Ctrl-C, so the finally below stops the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -797,6 +806,15 @@ def main():
             stop(p)
     R["machine_end"] = machine()
     R["elapsed_s"] = round(time.time() - t0, 1)
+    if ARGS.keep_from:
+        with open(ARGS.keep_from) as f:
+            old = json.load(f)
+        om = old.get("machine_start", {})
+        for name, sec in old.get("sections", {}).items():
+            if name not in R["sections"]:
+                R["sections"][name] = sec
+                R.setdefault("carried", {})[name] = {"date_utc": om.get("date_utc"), "git": om.get("git"),
+                                                     "build_type": om.get("build_type"), "nic": om.get("nic")}
     R["argv"] = sys.argv
     js = ARGS.json or os.path.join(ARGS.work, "results.json")
     with open(js, "w") as f:

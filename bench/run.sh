@@ -12,6 +12,8 @@
 #   BENCH_WORK      scratch dir for generated inputs and logs (default: /tmp/nic-bench-work);
 #                   generated tfstates and plan inputs are reused between runs
 #   BENCH_ONLY      comma list of sections: import,plan,drift,backends,startup (default: all)
+#   BENCH_KEEP_FROM an earlier results.json: with BENCH_ONLY, the sections not re-run are carried
+#                   over from it into RESULTS.md (marked as such) instead of being dropped
 #   BENCH_QUICK=1   small sizes only (a smoke test of the harness, not for RESULTS.md)
 #   BENCH_OUT       where to write the report (default: bench/RESULTS.md)
 #
@@ -74,5 +76,6 @@ fi
 args=(--nic "$NIC" --nic-bench "$NIC_BENCH" --simdjson-floor "$WORK/bin/simdjson_floor"
       --fsync-floor "$WORK/bin/fsync_floor" --work "$WORK" --out "$OUT" --build-type "$BUILD_TYPE")
 [[ -n "${BENCH_ONLY:-}" ]] && args+=(--only "$BENCH_ONLY")
+[[ -n "${BENCH_KEEP_FROM:-}" ]] && args+=(--keep-from "$BENCH_KEEP_FROM")
 [[ "${BENCH_QUICK:-0}" == 1 ]] && args+=(--quick)
 exec python3 "$ROOT/bench/harness.py" "${args[@]}"

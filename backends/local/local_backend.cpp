@@ -33,7 +33,11 @@ std::string ReadFd(int fd) {
   return out;
 }
 
-Status WriteFd(int fd, const std::string& data, const std::string& path) {
+// Writes the lock record. Not fsynced on purpose: the flock is the lock, and the kernel drops it
+// when the holder dies, crash or not. The record only names the holder for error messages and
+// force-unlock; after a power loss it may be empty or stale, and a record nobody holds the
+// flock for is already treated as stale (Lock overwrites it, ForceUnlock cleans it).
+Status WriteLockRecord(int fd, const std::string& data, const std::string& path) {
   if (::ftruncate(fd, 0) != 0) return Status::IOError("truncating " + path + ": " + std::strerror(errno));
   size_t off = 0;
   while (off < data.size()) {
@@ -44,8 +48,27 @@ Status WriteFd(int fd, const std::string& data, const std::string& path) {
     }
     off += static_cast<size_t>(n);
   }
-  ::fsync(fd);
   return Status::OK();
+}
+
+// Makes `backup` a second name for the inode `path` names now. The state file is only ever
+// replaced by rename, never rewritten in place, so that inode holds exactly the previous
+// version, already made durable when it was written: no copy and no fsync is needed. The new
+// name becomes durable with the directory fsync of the state replace that follows (same
+// directory). link() refuses an existing target, so the link is made under a fixed side name
+// (the caller holds the state lock, so no other writer uses it) and renamed over the old backup.
+// Returns errno (0 on success) so the caller can fall back to a copy where hard links are not
+// supported.
+int LinkBackup(const std::string& path, const std::string& backup) {
+  const std::string side = backup + ".new";
+  (void)::unlink(side.c_str());  // left by a writer killed between link and rename
+  if (::link(path.c_str(), side.c_str()) != 0) return errno;
+  if (::rename(side.c_str(), backup.c_str()) != 0) {
+    int err = errno;
+    (void)::unlink(side.c_str());
+    return err;
+  }
+  return 0;
 }
 
 std::string Absolute(const std::string& p) {
@@ -128,7 +151,16 @@ Result<std::string> LocalBackend::WriteState(std::string_view bytes, const Write
       return Status::Conflict("the state at " + path_ + " changed since it was read; refusing to overwrite the newer version");
     }
   }
-  if (exists) NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(path_ + ".backup", current.value()));
+  if (exists) {
+    const std::string backup = path_ + ".backup";
+    int err = LinkBackup(path_, backup);
+    if (err != 0) {
+      // File systems without hard links (some network and FAT mounts): a synced copy.
+      Log(LogLevel::kDebug, "hard-linking " + backup + " failed (" + std::strerror(err) + "); copying instead");
+      NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(backup, current.value()));
+    }
+  }
+  // The only synced write of the cycle: temp file, fsync, rename, directory fsync.
   NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(path_, bytes));
   return crypto::Sha256Hex(bytes);
 }
@@ -163,7 +195,7 @@ Status LocalBackend::Lock(const LockInfo& info) {
     }
     return LockHeldError(holder.value(), "local", env_);
   }
-  Status st = WriteFd(fd, info.ToJson(), lock_path_);
+  Status st = WriteLockRecord(fd, info.ToJson(), lock_path_);
   if (!st.ok()) {
     ::flock(fd, LOCK_UN);
     ::close(fd);

@@ -47,6 +47,8 @@ class HistoryDb {
   Status RecordVersion(const HistoryVersion& v);
   // Newest first; documents omitted. `lineage` empty = all lineages.
   Result<std::vector<HistoryVersion>> ListVersions(const std::string& lineage, int limit = 1000);
+  // Whether (lineage, serial) is recorded, without reading its document.
+  Result<bool> HasVersion(const std::string& lineage, int64_t serial);
   // One version with its document; kNotFound when absent.
   Result<HistoryVersion> GetVersion(const std::string& lineage, int64_t serial);
   // Replaces a recorded version's stored bytes (and their sha256) in place, with SQLite's
@@ -56,6 +58,20 @@ class HistoryDb {
 
   Status RecordEvent(const std::string& kind, const std::string& who, const std::string& detail_json);
   Result<std::vector<HistoryEvent>> ListEvents(int limit = 1000);
+
+  // While one of these lives, every commit is synced to disk before it returns (in WAL mode
+  // that is one fsync of the log per commit). By default commits survive a crash of the process
+  // but an OS crash or power loss may roll back the newest ones (see Open).
+  class DurableWrites {
+   public:
+    explicit DurableWrites(HistoryDb* db);
+    ~DurableWrites();
+    DurableWrites(const DurableWrites&) = delete;
+    DurableWrites& operator=(const DurableWrites&) = delete;
+
+   private:
+    HistoryDb* db_;
+  };
 
   int schema_version() const { return schema_version_; }
   const std::string& path() const { return path_; }
@@ -69,6 +85,7 @@ class HistoryDb {
   sqlite3* db_;
   std::string path_;
   int schema_version_ = 0;
+  bool wal_ = false;  // journal_mode=WAL took effect: default commits use synchronous=NORMAL
 };
 
 }  // namespace nic

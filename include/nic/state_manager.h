@@ -94,8 +94,15 @@ class StateManager {
   std::optional<LockInfo> held_;
   bool have_read_ = false;
   std::optional<std::string> read_token_;  // version token of the last read ("" if absent)
-  std::optional<StateDocument> read_doc_;
   std::string last_written_;  // stored bytes of the last Persist/Push
+  // Lineage and serial of the stored version last read or written (nullopt: no state stored).
+  // Only these are needed to check and number the next write; keeping the whole document
+  // cost two deep copies per cycle.
+  struct StoredVersion {
+    std::string lineage;
+    uint64_t serial = 0;
+  };
+  std::optional<StoredVersion> stored_;
 };
 
 }  // namespace nic

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <ctime>
 #include <map>
+#include <mutex>
+#include <vector>
 
 #include "nic/aws_auth.h"
 #include "nic/crypto.h"
@@ -87,6 +89,30 @@ std::string AmzDate(int64_t t) {
   return buf;
 }
 
+// The SigV4 signing key depends only on the secret, the date, the region and the service, so it
+// is derived (four HMACs) once per scope and reused for every request in it, as the AWS SDKs
+// do. A handful of entries covers every service and region one run talks to.
+std::string SigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                       const std::string& service) {
+  static std::mutex mu;
+  static std::vector<std::pair<std::string, std::string>> cache;  // scope id -> key
+  std::string id = date + '\n' + region + '\n' + service + '\n' + secret;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& [k, v] : cache) {
+      if (k == id) return v;
+    }
+  }
+  std::string k = crypto::HmacSha256("AWS4" + secret, date);
+  k = crypto::HmacSha256(k, region);
+  k = crypto::HmacSha256(k, service);
+  k = crypto::HmacSha256(k, "aws4_request");
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= 16) cache.erase(cache.begin());
+  cache.emplace_back(std::move(id), k);
+  return k;
+}
+
 int64_t Now(int64_t t) { return t != 0 ? t : static_cast<int64_t>(std::time(nullptr)); }
 
 bool StartsWithAny(const std::string& s, std::initializer_list<const char*> prefixes) {
@@ -141,10 +167,7 @@ Result<SigV4Signature> ComputeSigV4(const http::Request& request, const Credenti
   std::string scope = date + "/" + opt.region + "/" + opt.service + "/aws4_request";
   sig.string_to_sign = std::string(kAlgorithm) + "\n" + amz_date + "\n" + scope + "\n" +
                        crypto::HexEncode(crypto::Sha256(sig.canonical_request));
-  std::string k = crypto::HmacSha256("AWS4" + creds.secret_access_key, date);
-  k = crypto::HmacSha256(k, opt.region);
-  k = crypto::HmacSha256(k, opt.service);
-  k = crypto::HmacSha256(k, "aws4_request");
+  const std::string k = SigningKey(creds.secret_access_key, date, opt.region, opt.service);
   sig.signature = crypto::HexEncode(crypto::HmacSha256(k, sig.string_to_sign));
   sig.signed_headers = signed_headers;
   sig.authorization = std::string(kAlgorithm) + " Credential=" + creds.access_key_id + "/" + scope +

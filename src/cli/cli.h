@@ -13,6 +13,11 @@
 #include <string>
 #include <vector>
 
+// cxxopts' regex mode defines six std::regex objects at namespace scope in its header, so every
+// translation unit including it compiled them at start-up: about half the instructions of
+// `nic --version`. The regex-free mode (cxxopts >= 3.1) parses the same flag syntax by hand.
+// This header is the only place cxxopts is included, so the choice is the same everywhere.
+#define CXXOPTS_NO_REGEX
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 

@@ -1,14 +1,33 @@
 #include "nic/crypto.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cstring>
 #include <memory>
 
 namespace nic::crypto {
 namespace {
+
+struct MdCtxFree { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
+
+// SHA-256 fetched from the provider once. EVP_sha256() and HMAC() make OpenSSL 3 look the
+// algorithm up again on every call (an implicit fetch); with SigV4 hashing and signing every
+// request, that lookup cost more than the hashing itself.
+const EVP_MD* FetchedSha256() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return m != nullptr ? m : EVP_sha256();
+  }();
+  return md;
+}
+
+// One digest context per thread, re-initialised for each use.
+EVP_MD_CTX* ThreadCtx() {
+  static thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  return ctx.get();
+}
 
 std::string Digest(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -19,19 +38,50 @@ std::string Digest(const EVP_MD* md, std::string_view data) {
 
 struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
 struct PkeyFree { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
-struct MdCtxFree { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
 struct X509Free { void operator()(X509* x) const { X509_free(x); } };
 
 }  // namespace
 
-std::string Sha256(std::string_view data) { return Digest(EVP_sha256(), data); }
-std::string Md5(std::string_view data) { return Digest(EVP_md5(), data); }
-
-std::string HmacSha256(std::string_view key, std::string_view data) {
+std::string Sha256(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  EVP_MD_CTX* c = ThreadCtx();
+  EVP_DigestInit_ex(c, FetchedSha256(), nullptr);
+  EVP_DigestUpdate(c, data.data(), data.size());
+  EVP_DigestFinal_ex(c, out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+std::string Md5(std::string_view data) { return Digest(EVP_md5(), data); }
+
+// RFC 2104 over the fetched digest: H((K ^ opad) || H((K ^ ipad) || data)), K zero-padded to the
+// 64-byte block (hashed first when longer).
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  constexpr size_t kBlock = 64;
+  unsigned char k[kBlock] = {0};
+  unsigned char pad[kBlock];
+  unsigned char inner[EVP_MAX_MD_SIZE];
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* c = ThreadCtx();
+  const EVP_MD* md = FetchedSha256();
+  if (key.size() > kBlock) {
+    EVP_DigestInit_ex(c, md, nullptr);
+    EVP_DigestUpdate(c, key.data(), key.size());
+    EVP_DigestFinal_ex(c, k, &len);
+  } else {
+    std::memcpy(k, key.data(), key.size());
+  }
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
+  EVP_DigestInit_ex(c, md, nullptr);
+  EVP_DigestUpdate(c, pad, kBlock);
+  EVP_DigestUpdate(c, data.data(), data.size());
+  EVP_DigestFinal_ex(c, inner, &len);
+  const unsigned int inner_len = len;
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
+  EVP_DigestInit_ex(c, md, nullptr);
+  EVP_DigestUpdate(c, pad, kBlock);
+  EVP_DigestUpdate(c, inner, inner_len);
+  EVP_DigestFinal_ex(c, out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 

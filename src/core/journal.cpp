@@ -26,6 +26,8 @@ Result<int64_t> Journal::RecordIntent(const std::string& run_id, const std::stri
                                       const std::string& action, const std::string& client_token, const std::string& detail_in) {
   lineage_ = lineage;
   NIC_ASSIGN_OR_RETURN(std::string detail, Seal(detail_in));
+  // The cloud call follows this record; it must be on disk even if the machine loses power.
+  HistoryDb::DurableWrites durable(db_);
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_->handle(),
                      "INSERT INTO journal (run_id, lineage, address, action, client_token, status, created_at, result) "

@@ -78,7 +78,7 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   if (!blob.exists) {
     read_info_ = DecodeInfo{};
     read_token_ = "";
-    read_doc_.reset();
+    stored_.reset();
     return std::optional<StateDocument>();
   }
   DecodeInfo info;
@@ -89,12 +89,12 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   if (!doc.ok()) return doc.status();
   read_info_ = info;
   read_token_ = blob.version_token;
-  read_doc_ = doc.value();
+  stored_ = StoredVersion{doc->lineage, doc->serial};
   if (options_.history != nullptr) {
     // A writer killed between its state write and its history insert leaves a committed
     // version the history lacks; the next reader records it, so history stays complete.
-    auto have = options_.history->GetVersion(doc->lineage, static_cast<int64_t>(doc->serial));
-    if (!have.ok() && have.status().code() == ErrorCode::kNotFound) {
+    auto have = options_.history->HasVersion(doc->lineage, static_cast<int64_t>(doc->serial));
+    if (have.ok() && !have.value()) {
       HistoryVersion v;
       v.serial = static_cast<int64_t>(doc->serial);
       v.lineage = doc->lineage;
@@ -119,13 +119,13 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
     auto r = Read();
     if (!r.ok()) return r.status();
   }
-  if (read_doc_) {
-    if (doc.lineage != read_doc_->lineage) {
+  if (stored_) {
+    if (doc.lineage != stored_->lineage) {
       return Status::Conflict("refusing to write state with lineage " + doc.lineage + " over the stored state with lineage " +
-                              read_doc_->lineage + " (" + backend_->Location() + ")")
+                              stored_->lineage + " (" + backend_->Location() + ")")
           .WithSuggestion("these are unrelated states; check --state/--backend-config, or use nic state push --force");
     }
-    doc.serial = read_doc_->serial + 1;
+    doc.serial = stored_->serial + 1;
   } else {
     if (doc.lineage.empty()) doc.lineage = NewUuid();
     doc.serial = 1;
@@ -150,7 +150,7 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
   }
   read_token_ = token.value();
   last_written_ = bytes;
-  read_doc_ = doc;
+  stored_ = StoredVersion{doc.lineage, doc.serial};
   read_info_.encrypted = encryption_->writes_encrypted();
   return RecordHistory(bytes, doc, operation);
 }
@@ -185,7 +185,7 @@ Status StateManager::Push(const StateDocument& doc_in, bool force, const std::st
   NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(bytes, cond));
   read_token_ = token;
   last_written_ = bytes;
-  read_doc_ = doc;
+  stored_ = StoredVersion{doc.lineage, doc.serial};
   read_info_.encrypted = encryption_->writes_encrypted();
   return RecordHistory(bytes, doc, operation + (force ? " --force" : ""));
 }
@@ -205,7 +205,7 @@ Result<std::string> StateManager::EncodeForBackend(const StateDocument& doc) {
 
 Result<int> StateManager::SealPlaintextCopies() {
   if (!held_) return Status::Internal("sealing state copies without holding the lock");
-  if (last_written_.empty() || !read_doc_ || !encryption_->writes_encrypted() || !IsEncryptedState(last_written_)) {
+  if (last_written_.empty() || !stored_ || !encryption_->writes_encrypted() || !IsEncryptedState(last_written_)) {
     return Status::Internal("sealing state copies before an encrypted write");
   }
   WriteCondition cond;
@@ -213,7 +213,7 @@ Result<int> StateManager::SealPlaintextCopies() {
   NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(last_written_, cond));
   read_token_ = token;
   if (options_.history == nullptr) return 0;
-  NIC_ASSIGN_OR_RETURN(std::vector<HistoryVersion> versions, options_.history->ListVersions(read_doc_->lineage, 1000000));
+  NIC_ASSIGN_OR_RETURN(std::vector<HistoryVersion> versions, options_.history->ListVersions(stored_->lineage, 1000000));
   int sealed = 0;
   for (const auto& listed : versions) {
     NIC_ASSIGN_OR_RETURN(HistoryVersion v, options_.history->GetVersion(listed.lineage, listed.serial));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -143,7 +144,9 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, d
 Result<Response> SendWithRetry(Transport& transport, const Request& request, auth::Authorizer* authorizer,
                                const RetryOptions& options) {
   const RetryPolicy& p = options.policy;
-  std::mt19937_64 rng(p.seed != 0 ? p.seed : std::random_device{}());
+  // Seeded only when a retry needs a jittered delay: most requests succeed at once, and
+  // std::random_device plus the generator's seeding cost more than the rest of this function.
+  std::optional<std::mt19937_64> rng;
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   auto sleep = p.sleep ? p.sleep : DefaultSleep;
   bool safe = IsRetrySafe(request);
@@ -195,7 +198,8 @@ Result<Response> SendWithRetry(Transport& transport, const Request& request, aut
       ev.delay = Clamp(*retry_after, p.max_retry_after);
       ev.from_retry_after = true;
     } else {
-      ev.delay = BackoffDelay(p, attempt, uniform(rng));
+      if (!rng) rng.emplace(p.seed != 0 ? p.seed : std::random_device{}());
+      ev.delay = BackoffDelay(p, attempt, uniform(*rng));
     }
     if (LogEnabled(LogLevel::kDebug)) {
       Log(LogLevel::kDebug, "http: " + DescribeRequest(request) + " attempt " + std::to_string(attempt) +

@@ -127,7 +127,11 @@ class Parser {
   Status Decode(std::string_view in, std::string& out) {
     for (size_t i = 0; i < in.size(); ++i) {
       if (in[i] != '&') {
-        out += in[i];
+        // Copy the run up to the next entity at once.
+        size_t amp = in.find('&', i);
+        if (amp == std::string_view::npos) amp = in.size();
+        out.append(in.substr(i, amp - i));
+        i = amp - 1;
         continue;
       }
       size_t semi = in.find(';', i);

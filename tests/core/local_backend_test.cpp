@@ -81,6 +81,31 @@ TEST(LocalBackend, WritesAtomicallyWithMode0600AndKeepsABackup) {
   EXPECT_EQ(files, 2);
 }
 
+// The backup is the previous version's file itself (a second link to its inode), not a copy;
+// a side name left by a writer killed between link and rename does not block the next write.
+TEST(LocalBackend, BackupIsThePreviousVersionsFileLinkedNotCopied) {
+  testing::TempDir dir;
+  auto b = Open(dir.File("s.json"));
+  auto t1 = b->WriteState("{\"v\":1}", WriteCondition{std::string("")});
+  ASSERT_TRUE(t1.ok());
+  struct stat v1 {};
+  ASSERT_EQ(::stat(dir.File("s.json").c_str(), &v1), 0);
+  testing::WriteFileOrDie(dir.File("s.json.backup.new"), "left by a killed writer");
+  auto t2 = b->WriteState("{\"v\":2}", WriteCondition{t1.value()});
+  ASSERT_TRUE(t2.ok()) << t2.status().ToString();
+  struct stat bk {};
+  ASSERT_EQ(::stat(dir.File("s.json.backup").c_str(), &bk), 0);
+  EXPECT_EQ(bk.st_ino, v1.st_ino);
+  EXPECT_EQ(testing::ReadFileOrDie(dir.File("s.json.backup")), "{\"v\":1}");
+  EXPECT_FALSE(std::filesystem::exists(dir.File("s.json.backup.new")));
+  auto t3 = b->WriteState("{\"v\":3}", WriteCondition{t2.value()});
+  ASSERT_TRUE(t3.ok());
+  EXPECT_EQ(testing::ReadFileOrDie(dir.File("s.json.backup")), "{\"v\":2}");
+  EXPECT_EQ(testing::ReadFileOrDie(dir.File("s.json")), "{\"v\":3}");
+  ASSERT_EQ(::stat(dir.File("s.json.backup").c_str(), &bk), 0);
+  EXPECT_EQ(bk.st_nlink, 1u);  // the v1 file is gone, v2's has only the backup name
+}
+
 TEST(LocalBackend, ConditionalWriteRefusesAStaleReader) {
   testing::TempDir dir;
   auto b = Open(dir.File("s.json"));
