@@ -772,6 +772,8 @@ def main():
     ap.add_argument("--drift-count", type=int, default=100)
     ap.add_argument("--build-type", default="")
     ap.add_argument("--render-only", action="store_true", help="re-render --out from the work dir's results.json")
+    ap.add_argument("--keep-from", help="results.json of an earlier run: the sections not in --only are taken from it "
+                                        "(and the report says so), so a partial run still renders every section")
     ARGS = ap.parse_args()
     # SIGTERM (e.g. a timeout around run.sh) unwinds like Ctrl-C, so the finally below stops the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -797,6 +799,15 @@ def main():
             stop(p)
     R["machine_end"] = machine()
     R["elapsed_s"] = round(time.time() - t0, 1)
+    if ARGS.keep_from:
+        with open(ARGS.keep_from) as f:
+            old = json.load(f)
+        for name, sec in old.get("sections", {}).items():
+            if name not in R["sections"]:
+                R["sections"][name] = sec
+                R.setdefault("kept", {})[name] = old.get("kept", {}).get(name) or {
+                    "date_utc": old["machine_start"]["date_utc"], "git": old["machine_start"]["git"]}
+        R["commands_kept"] = old.get("commands_kept", []) + [c for c in old.get("commands", [])]
     R["argv"] = sys.argv
     js = ARGS.json or os.path.join(ARGS.work, "results.json")
     with open(js, "w") as f:

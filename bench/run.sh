@@ -13,6 +13,8 @@
 #                   generated tfstates and plan inputs are reused between runs
 #   BENCH_ONLY      comma list of sections: import,plan,drift,backends,startup (default: all)
 #   BENCH_QUICK=1   small sizes only (a smoke test of the harness, not for RESULTS.md)
+#   BENCH_KEEP_FROM results.json of an earlier run: with BENCH_ONLY, the other sections are
+#                   taken from it (the report says which run each comes from)
 #   BENCH_OUT       where to write the report (default: bench/RESULTS.md)
 #
 # Installs the bench-only Debian packages it needs when missing (hyperfine, libsimdjson-dev,
@@ -74,5 +76,6 @@ fi
 args=(--nic "$NIC" --nic-bench "$NIC_BENCH" --simdjson-floor "$WORK/bin/simdjson_floor"
       --fsync-floor "$WORK/bin/fsync_floor" --work "$WORK" --out "$OUT" --build-type "$BUILD_TYPE")
 [[ -n "${BENCH_ONLY:-}" ]] && args+=(--only "$BENCH_ONLY")
+[[ -n "${BENCH_KEEP_FROM:-}" ]] && args+=(--keep-from "$BENCH_KEEP_FROM")
 [[ "${BENCH_QUICK:-0}" == 1 ]] && args+=(--quick)
 exec python3 "$ROOT/bench/harness.py" "${args[@]}"

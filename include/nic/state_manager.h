@@ -65,7 +65,13 @@ class StateManager {
   std::optional<LockInfo> held_;
   bool have_read_ = false;
   std::optional<std::string> read_token_;  // version token of the last read ("" if absent)
-  std::optional<StateDocument> read_doc_;
+  // Lineage and serial of the document last read or written: all a write needs of it (a copy
+  // of the whole document cost as much as parsing it, for large states).
+  struct ReadVersion {
+    std::string lineage;
+    uint64_t serial = 0;
+  };
+  std::optional<ReadVersion> read_doc_;
 };
 
 }  // namespace nic

@@ -80,7 +80,7 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   auto doc = ParseStateDocument(blob.bytes, backend_->Location(), notes ? notes : &local);
   if (!doc.ok()) return doc.status();
   read_token_ = blob.version_token;
-  read_doc_ = doc.value();
+  read_doc_ = ReadVersion{doc->lineage, doc->serial};
   if (options_.history != nullptr) {
     // A writer killed between its state write and its history insert leaves a committed
     // version the history lacks; the next reader records it, so history stays complete.
@@ -140,7 +140,7 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
     return st;
   }
   read_token_ = token.value();
-  read_doc_ = doc;
+  read_doc_ = ReadVersion{doc.lineage, doc.serial};
   return RecordHistory(bytes, doc, operation);
 }
 
@@ -173,7 +173,7 @@ Status StateManager::Push(const StateDocument& doc_in, bool force, const std::st
   cond.expected_version_token = read_token_.value_or("");
   NIC_ASSIGN_OR_RETURN(std::string token, backend_->WriteState(bytes, cond));
   read_token_ = token;
-  read_doc_ = doc;
+  read_doc_ = ReadVersion{doc.lineage, doc.serial};
   return RecordHistory(bytes, doc, operation + (force ? " --force" : ""));
 }
 
