@@ -698,7 +698,7 @@ class FastTfstate {
       Outcome o = Member(key, f.value());
       if (o != Outcome::kDone) return o;
     }
-    if (!doc.at_end()) return Outcome::kFallBack;
+    if (!simd::AtEnd(doc)) return Outcome::kFallBack;
     for (auto& r : pending_) {
       Outcome o = Deliver(std::move(r));
       if (o != Outcome::kDone) return o;

@@ -63,6 +63,10 @@ error_code NumberToJson(od::value& v, json& out) {
 
 }  // namespace
 
+bool AtEnd(od::document& doc) {
+  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
 error_code Key(od::field& f, std::string_view* out) {
   const char* p = f.key().raw();
   const char* q = p;
@@ -137,7 +141,7 @@ bool ParseObject(std::string_view bytes, size_t capacity, json* out) {
   od::object o;
   if (doc.get_object().get(o) != simdjson::SUCCESS) return false;
   if (ObjectToJson(o, *out) != simdjson::SUCCESS) return false;
-  return doc.at_end();
+  return AtEnd(doc);
 }
 
 }  // namespace nic::simd

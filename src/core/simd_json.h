@@ -44,6 +44,9 @@ simdjson::error_code ObjectToJson(od::object o, nlohmann::json& out);
 // (valid while the document is).
 simdjson::error_code Key(od::field& f, std::string_view* out);
 
+// True when nothing but whitespace follows the document's value.
+bool AtEnd(od::document& doc);
+
 // The whole document, which must be a JSON object with nothing after it. False on any error;
 // the caller then parses with nlohmann to report it.
 bool ParseObject(std::string_view bytes, size_t capacity, nlohmann::json* out);

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <regex>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "nic/crypto.h"
 #include "nic/env.h"
@@ -86,47 +88,73 @@ bool IsCollection(const json& arr) {
   return true;
 }
 
-// Field-level type rules that hold wherever the field appears inside a resource.
+// Field-level type rules that hold wherever the field appears inside a resource. One table
+// lookup per field, and paths are only spelled out for an error: this runs for every field of
+// every resource on every read.
+enum class FieldKind { kOther, kString, kNonNegInt, kStringMap, kStringArray, kBool, kScalingConfig };
+
+FieldKind KindOfField(std::string_view k) {
+  static const std::unordered_map<std::string_view, FieldKind> kKinds = {
+      {"name", FieldKind::kString}, {"id", FieldKind::kString}, {"arn", FieldKind::kString},
+      {"namespace", FieldKind::kString}, {"cidr", FieldKind::kString}, {"type", FieldKind::kString},
+      {"availability_zone", FieldKind::kString}, {"version", FieldKind::kString},
+      {"instance_type", FieldKind::kString}, {"endpoint", FieldKind::kString},
+      {"terraform_address", FieldKind::kString},
+      {"min_size", FieldKind::kNonNegInt}, {"max_size", FieldKind::kNonNegInt},
+      {"desired_size", FieldKind::kNonNegInt}, {"disk_size", FieldKind::kNonNegInt},
+      {"size", FieldKind::kNonNegInt}, {"min_nodes", FieldKind::kNonNegInt},
+      {"max_nodes", FieldKind::kNonNegInt}, {"deploy_count", FieldKind::kNonNegInt},
+      {"labels", FieldKind::kStringMap}, {"annotations", FieldKind::kStringMap},
+      {"tags", FieldKind::kStringMap}, {"parameters", FieldKind::kStringMap},
+      {"instance_types", FieldKind::kStringArray}, {"subnet_ids", FieldKind::kStringArray},
+      {"nat_gateway_ids", FieldKind::kStringArray}, {"security_group_ids", FieldKind::kStringArray},
+      {"availability_zones", FieldKind::kStringArray},
+      {"imported", FieldKind::kBool}, {"is_default", FieldKind::kBool}, {"encrypted", FieldKind::kBool},
+      {"scaling_config", FieldKind::kScalingConfig},
+  };
+  auto it = kKinds.find(k);
+  return it == kKinds.end() ? FieldKind::kOther : it->second;
+}
+
 Status CheckResourceFields(const Checker& c, const std::string& path, const json& r) {
-  static const std::set<std::string> kStrings = {"name", "id", "arn", "namespace", "cidr", "type",
-                                                 "availability_zone", "version", "instance_type",
-                                                 "endpoint", "terraform_address"};
-  static const std::set<std::string> kNonNegInts = {"min_size", "max_size", "desired_size", "disk_size",
-                                                    "size", "min_nodes", "max_nodes", "deploy_count"};
-  static const std::set<std::string> kStringMaps = {"labels", "annotations", "tags", "parameters"};
-  static const std::set<std::string> kStringArrays = {"instance_types", "subnet_ids", "nat_gateway_ids",
-                                                      "security_group_ids", "availability_zones"};
-  static const std::set<std::string> kBools = {"imported", "is_default", "encrypted"};
   for (auto it = r.begin(); it != r.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
-    std::string p = path + "." + k;
     if (v.is_null()) continue;
-    if (kStrings.count(k) && !v.is_string()) return c.Expect(p, v, "a string");
-    if (kNonNegInts.count(k)) {
-      if (!v.is_number_integer()) return c.Expect(p, v, "an integer");
-      if (v.get<int64_t>() < 0) return c.Fail(p, "must not be negative, found " + v.dump());
-    }
-    if (kBools.count(k) && !v.is_boolean()) return c.Expect(p, v, "a boolean");
-    if (kStringMaps.count(k)) {
-      if (!v.is_object()) return c.Expect(p, v, "an object of strings");
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) return c.Expect(p + "." + m.key(), m.value(), "a string");
-      }
-    }
-    if (kStringArrays.count(k)) {
-      if (!v.is_array()) return c.Expect(p, v, "an array of strings");
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].is_string()) return c.Expect(p + "[" + std::to_string(i) + "]", v[i], "a string");
-      }
-    }
-    if (k == "scaling_config") {
-      if (!v.is_object()) return c.Expect(p, v, "an object");
-      NIC_RETURN_IF_ERROR(CheckResourceFields(c, p, v));
-      auto mn = v.find("min_size"), mx = v.find("max_size");
-      if (mn != v.end() && mx != v.end() && mn->is_number_integer() && mx->is_number_integer() &&
-          mn->get<int64_t>() > mx->get<int64_t>()) {
-        return c.Fail(p, "min_size (" + mn->dump() + ") is greater than max_size (" + mx->dump() + ")");
+    auto p = [&] { return path + "." + k; };
+    switch (KindOfField(k)) {
+      case FieldKind::kOther: break;
+      case FieldKind::kString:
+        if (!v.is_string()) return c.Expect(p(), v, "a string");
+        break;
+      case FieldKind::kNonNegInt:
+        if (!v.is_number_integer()) return c.Expect(p(), v, "an integer");
+        if (v.get<int64_t>() < 0) return c.Fail(p(), "must not be negative, found " + v.dump());
+        break;
+      case FieldKind::kBool:
+        if (!v.is_boolean()) return c.Expect(p(), v, "a boolean");
+        break;
+      case FieldKind::kStringMap:
+        if (!v.is_object()) return c.Expect(p(), v, "an object of strings");
+        for (auto m = v.begin(); m != v.end(); ++m) {
+          if (!m.value().is_string()) return c.Expect(p() + "." + m.key(), m.value(), "a string");
+        }
+        break;
+      case FieldKind::kStringArray:
+        if (!v.is_array()) return c.Expect(p(), v, "an array of strings");
+        for (size_t i = 0; i < v.size(); ++i) {
+          if (!v[i].is_string()) return c.Expect(p() + "[" + std::to_string(i) + "]", v[i], "a string");
+        }
+        break;
+      case FieldKind::kScalingConfig: {
+        if (!v.is_object()) return c.Expect(p(), v, "an object");
+        NIC_RETURN_IF_ERROR(CheckResourceFields(c, p(), v));
+        auto mn = v.find("min_size"), mx = v.find("max_size");
+        if (mn != v.end() && mx != v.end() && mn->is_number_integer() && mx->is_number_integer() &&
+            mn->get<int64_t>() > mx->get<int64_t>()) {
+          return c.Fail(p(), "min_size (" + mn->dump() + ") is greater than max_size (" + mx->dump() + ")");
+        }
+        break;
       }
     }
   }
@@ -148,19 +176,26 @@ Status CheckSection(const Checker& c, const std::string& path, const json& obj, 
       if (!any_object) continue;
       // An array of objects where some carry a key: all must, and keys must be unique.
       bool any_key = false;
-      for (const auto& e : v) any_key |= ElementKey(e).has_value();
+      for (const auto& e : v) {
+        if (ElementKey(e).has_value()) {
+          any_key = true;
+          break;
+        }
+      }
       if (!any_key) continue;
       std::set<std::string> seen;
       for (size_t i = 0; i < v.size(); ++i) {
-        const std::string ep = p + "[" + std::to_string(i) + "]";
+        auto ep = [&] { return p + "[" + std::to_string(i) + "]"; };
         auto key = ElementKey(v[i]);
-        if (!key) return c.Fail(ep, "every element of this resource list needs a string \"name\" or \"id\"");
-        if (!seen.insert(*key).second) {
-          return c.Fail(ep, "duplicate resource \"" + *key + "\" (each resource may appear only once)");
+        if (!key) return c.Fail(ep(), "every element of this resource list needs a string \"name\" or \"id\"");
+        if (!seen.insert(std::move(*key)).second) {
+          return c.Fail(ep(), "duplicate resource \"" + *ElementKey(v[i]) + "\" (each resource may appear only once)");
         }
         // Arrays inside a collection element (a binding's subjects, a security group's rules)
-        // are attributes of that resource, not resources of their own.
-        NIC_RETURN_IF_ERROR(CheckResourceFields(c, ep, v[i]));
+        // are attributes of that resource, not resources of their own. Only a failing check
+        // needs the element's path.
+        Status st = CheckResourceFields(c, "", v[i]);
+        if (!st.ok()) return CheckResourceFields(c, ep(), v[i]);
       }
     } else if (top && !v.is_null()) {
       return c.Expect(p, v, "an object or an array of resources");
