@@ -728,12 +728,16 @@ class FastTfstate {
         simd::od::object o;
         if (el.get_object().get(o)) return Outcome::kFallBack;
         json j;
-        if (simd::ObjectToJson(o, j)) return Outcome::kFallBack;
+        deps_.clear();
+        if (key == "resources" ? ResourceToJson(o, j) : simd::ObjectToJson(o, j)) return Outcome::kFallBack;
         std::string path = fmt::format("$.{}[{}]", key, i++);
         Ctx c{source_};
         if (key == "resources") {
           TerraformResource r;
           if (!ConvertV4Resource(c, j, path, &r).ok()) return Outcome::kFallBack;
+          for (size_t k = 0; k < deps_.size() && k < r.instances.size(); ++k) {
+            if (deps_[k]) r.instances[k].dependencies = std::move(*deps_[k]);
+          }
           Outcome out = Route(std::move(r));
           if (out != Outcome::kDone) return out;
         } else {
@@ -781,6 +785,73 @@ class FastTfstate {
     return Outcome::kDone;
   }
 
+  // A v4 resource as simd::ObjectToJson builds it, except that each instance's "dependencies"
+  // (most of the bytes of large states, hashicorp/terraform#35822; the mappers never read them)
+  // go straight into deps_[instance index] as strings instead of through a JSON array.
+  simdjson::error_code ResourceToJson(simd::od::object o, json& out) {
+    out = json::object();
+    auto& m = out.get_ref<json::object_t&>();
+    for (auto field_or : o) {
+      simd::od::field f;
+      SIMDJSON_TRY(std::move(field_or).get(f));
+      std::string_view k;
+      SIMDJSON_TRY(simd::Key(f, &k));
+      json& slot = m[std::string(k)];
+      simd::od::json_type t;
+      SIMDJSON_TRY(f.value().type().get(t));
+      if (k != "instances" || t != simd::od::json_type::array) {
+        SIMDJSON_TRY(simd::ToJson(f.value(), slot));
+        continue;
+      }
+      deps_.clear();  // a repeated "instances" replaces the earlier one, as in the DOM
+      slot = json::array();
+      auto& arr = slot.get_ref<json::array_t&>();
+      simd::od::array insts;
+      SIMDJSON_TRY(f.value().get_array().get(insts));
+      for (auto el_or : insts) {
+        simd::od::value el;
+        SIMDJSON_TRY(std::move(el_or).get(el));
+        deps_.emplace_back();
+        arr.emplace_back();
+        SIMDJSON_TRY(el.type().get(t));
+        if (t != simd::od::json_type::object) {
+          SIMDJSON_TRY(simd::ToJson(el, arr.back()));
+          continue;
+        }
+        simd::od::object io;
+        SIMDJSON_TRY(el.get_object().get(io));
+        json& inst = arr.back();
+        inst = json::object();
+        auto& im = inst.get_ref<json::object_t&>();
+        for (auto ifield_or : io) {
+          simd::od::field fi;
+          SIMDJSON_TRY(std::move(ifield_or).get(fi));
+          std::string_view ik;
+          SIMDJSON_TRY(simd::Key(fi, &ik));
+          simd::od::json_type it;
+          SIMDJSON_TRY(fi.value().type().get(it));
+          if (ik != "dependencies" || it != simd::od::json_type::array) {
+            if (ik == "dependencies") deps_.back().reset();
+            SIMDJSON_TRY(simd::ToJson(fi.value(), im[std::string(ik)]));
+            continue;
+          }
+          im.erase("dependencies");  // a repeated key keeps its last value
+          std::vector<std::string> list;
+          simd::od::array da;
+          SIMDJSON_TRY(fi.value().get_array().get(da));
+          for (auto d_or : da) {
+            simd::od::value d;
+            SIMDJSON_TRY(std::move(d_or).get(d));
+            list.emplace_back();
+            SIMDJSON_TRY(simd::GetString(d, &list.back()));  // not a string: the SAX reader explains
+          }
+          deps_.back() = std::move(list);
+        }
+      }
+    }
+    return simdjson::SUCCESS;
+  }
+
   static Outcome Scalar(simd::od::value& v) {
     json ignored;
     return simd::ToJson(v, ignored) ? Outcome::kFallBack : Outcome::kDone;
@@ -812,6 +883,7 @@ class FastTfstate {
   Status visitor_status_;
   std::vector<TerraformResource> pending_;
   std::map<std::string, std::string> seen_blocks_;
+  std::vector<std::optional<std::vector<std::string>>> deps_;  // see ResourceToJson
 };
 
 }  // namespace
@@ -937,13 +1009,16 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
                      TfstateHeader* header, const TerraformResourceVisitor& visit) {
   TfstateHeader local;
   if (header == nullptr) header = &local;
-  if (std::getenv("NIC_TFSTATE_READER") == nullptr ||
-      std::string_view(std::getenv("NIC_TFSTATE_READER")) != "sax") {
+  const char* reader = std::getenv("NIC_TFSTATE_READER");
+  if (reader == nullptr || std::string_view(reader) != "sax") {
     FastTfstate fast(source, header, visit);
     switch (fast.Run(bytes, capacity)) {
       case FastTfstate::Outcome::kDone: return Status::OK();
       case FastTfstate::Outcome::kVisitorError: return fast.visitor_status();
       case FastTfstate::Outcome::kFallBack: break;
+    }
+    if (reader != nullptr && std::string_view(reader) == "simdjson") {  // tests: no hand-over
+      return Status::Internal(source + ": the simdjson reader handed over to the reference reader");
     }
     // Start again with the reference reader, which reports the problem. The resources the
     // visitor has already seen come first in the same order there, so they are not repeated.

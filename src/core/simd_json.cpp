@@ -21,23 +21,10 @@ PaddedInput::PaddedInput(std::string_view bytes, size_t capacity) : size_(bytes.
 
 namespace {
 
-// A string value. Most strings have no escapes: they are copied straight from the input
-// (stage 1 has already checked their UTF-8 and that they hold no raw control characters), and
-// simdjson's string buffer, which would otherwise grow to the size of all the document's
-// strings, is not touched.
 error_code StringToJson(od::value& v, json& out) {
-  std::string_view tok = v.raw_json_token();
-  size_t close = tok.rfind('"');
-  if (tok.size() >= 2 && tok[0] == '"' && close > 0) {
-    std::string_view body = tok.substr(1, close - 1);
-    if (body.find('\\') == std::string_view::npos) {
-      out = std::string(body);
-      return simdjson::SUCCESS;  // left unconsumed: the parent's iteration skips it
-    }
-  }
-  std::string_view s;
-  SIMDJSON_TRY(v.get_string().get(s));
-  out = std::string(s);
+  std::string s;
+  SIMDJSON_TRY(GetString(v, &s));
+  out = std::move(s);
   return simdjson::SUCCESS;
 }
 
@@ -62,6 +49,22 @@ error_code NumberToJson(od::value& v, json& out) {
 }
 
 }  // namespace
+
+error_code GetString(od::value& v, std::string* out) {
+  std::string_view tok = v.raw_json_token();
+  size_t close = tok.rfind('"');
+  if (tok.size() >= 2 && tok[0] == '"' && close > 0) {
+    std::string_view body = tok.substr(1, close - 1);
+    if (body.find('\\') == std::string_view::npos) {
+      out->assign(body);
+      return simdjson::SUCCESS;  // left unconsumed: the parent's iteration skips it
+    }
+  }
+  std::string_view s;
+  SIMDJSON_TRY(v.get_string().get(s));
+  out->assign(s);
+  return simdjson::SUCCESS;
+}
 
 bool AtEnd(od::document& doc) {
   return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;

@@ -40,6 +40,12 @@ class PaddedInput {
 simdjson::error_code ToJson(od::value v, nlohmann::json& out);
 simdjson::error_code ObjectToJson(od::object o, nlohmann::json& out);
 
+// A string value (INCORRECT_TYPE for anything else). Most strings have no escapes: they are
+// copied straight from the input, which stage 1 has already checked (UTF-8, no raw control
+// characters), and simdjson's string buffer, which would otherwise grow to the size of all the
+// document's strings, is not touched.
+simdjson::error_code GetString(od::value& v, std::string* out);
+
 // An object key: a view into the input when it has no escapes, else simdjson's unescaped copy
 // (valid while the document is).
 simdjson::error_code Key(od::field& f, std::string_view* out);
