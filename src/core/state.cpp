@@ -252,30 +252,6 @@ const std::set<std::string> kTopLevelKeys = {
     "version",  "format_version", "lineage",    "serial",   "provider", "project_name", "region",
     "imported_from_terraform",    "cloud",      "kubernetes", "unmanaged", "metadata",   "checksum"};
 
-// json (sorted keys) -> ordered_json with the same order, without a dump/parse round trip
-// (which was most of the cost of every state write; bench/RESULTS.md).
-ojson ToOrdered(const json& v) {
-  switch (v.type()) {
-    case json::value_t::object: {
-      ojson o = ojson::object();
-      for (auto it = v.begin(); it != v.end(); ++it) o.emplace(it.key(), ToOrdered(it.value()));
-      return o;
-    }
-    case json::value_t::array: {
-      ojson a = ojson::array();
-      a.get_ref<ojson::array_t&>().reserve(v.size());
-      for (const auto& e : v) a.push_back(ToOrdered(e));
-      return a;
-    }
-    case json::value_t::string: return v.get_ref<const std::string&>();
-    case json::value_t::boolean: return v.get<bool>();
-    case json::value_t::number_integer: return v.get<int64_t>();
-    case json::value_t::number_unsigned: return v.get<uint64_t>();
-    case json::value_t::number_float: return v.get<double>();
-    default: return nullptr;
-  }
-}
-
 ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
   ojson j;
   j["version"] = d.version;
@@ -286,9 +262,10 @@ ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
   j["project_name"] = d.project_name;
   j["region"] = d.region;
   j["imported_from_terraform"] = d.imported_from_terraform;
-  j["cloud"] = ToOrdered(d.cloud);
-  j["kubernetes"] = ToOrdered(d.kubernetes);
-  j["unmanaged"] = ToOrdered(d.unmanaged);
+  // The sections are spliced in by CanonicalBody.
+  j["cloud"] = "\x01";
+  j["kubernetes"] = "\x01";
+  j["unmanaged"] = "\x01";
   ojson m;
   m["created_at"] = d.metadata.created_at;
   m["updated_at"] = d.metadata.updated_at;
@@ -314,6 +291,55 @@ bool ChecksumCoversBytes(std::string_view bytes, const std::string& stored) {
   return "sha256:" + crypto::Sha256Hex(body) == stored;
 }
 
+// `text` is a value dumped with dump(2) at the top level; the result is the same value as
+// dump(2) prints it one level down (raw newlines only come from the indentation: newlines in
+// strings are escaped).
+void AppendOneLevelDown(const std::string& text, std::string* out) {
+  size_t start = 0;
+  for (;;) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) {
+      out->append(text, start, std::string::npos);
+      return;
+    }
+    out->append(text, start, nl + 1 - start);
+    out->append("  ");
+    start = nl + 1;
+  }
+}
+
+// The document without its checksum, exactly as ordered_json's dump(2) prints it. The sections
+// are `json` (keys sorted), which prints them in the same order ordered_json would, so they are
+// dumped as they are and spliced into the dumped header instead of being copied into an
+// ordered_json first (that copy was the largest cost of a write after the dump itself).
+std::string CanonicalBody(const StateDocument& d) {
+  std::string head = ToOrderedJson(d, false).dump(2);
+  std::string out;
+  out.reserve(head.size() + 64);
+  size_t from = 0;
+  for (const auto& [key, section] : {std::pair<const char*, const json*>{"cloud", &d.cloud},
+                                     {"kubernetes", &d.kubernetes},
+                                     {"unmanaged", &d.unmanaged}}) {
+    // A member of the top level object starts a line with two spaces: a string value cannot
+    // contain this (its newlines are escaped).
+    std::string member = std::string("\n  \"") + key + "\": \"\\u0001\"";
+    size_t at = head.find(member, from);
+    if (at == std::string::npos) {  // not reached: ToOrderedJson always writes the three
+      ojson j = ToOrderedJson(d, false);
+      j["cloud"] = ojson::parse(d.cloud.dump());
+      j["kubernetes"] = ojson::parse(d.kubernetes.dump());
+      j["unmanaged"] = ojson::parse(d.unmanaged.dump());
+      return j.dump(2);
+    }
+    out.append(head, from, at - from);
+    out.append(member, 0, member.size() - 8);  // up to and including ": "
+    AppendOneLevelDown(section->dump(2), &out);
+    from = at + member.size();
+  }
+  out.append(head, from, std::string::npos);
+  return out;
+}
+
 }  // namespace
 
 StateDocument StateDocument::NewEmpty(std::string provider, std::string project_name, std::string region,
@@ -333,13 +359,13 @@ StateDocument StateDocument::NewEmpty(std::string provider, std::string project_
 }
 
 std::string ComputeStateChecksum(const StateDocument& doc) {
-  return "sha256:" + crypto::Sha256Hex(ToOrderedJson(doc, false).dump(2));
+  return "sha256:" + crypto::Sha256Hex(CanonicalBody(doc));
 }
 
 std::string SerializeStateDocument(const StateDocument& doc) {
   // The checksum covers the document without it; it is then spliced in as the last member,
   // exactly where ordered_json would print it, so the document is dumped only once.
-  std::string body = ToOrderedJson(doc, false).dump(2);
+  std::string body = CanonicalBody(doc);
   std::string checksum = "sha256:" + crypto::Sha256Hex(body);
   body.insert(body.rfind("\n}"), ",\n  \"checksum\": \"" + checksum + "\"");
   return body + "\n";
