@@ -1691,10 +1691,11 @@ ConfigLoadResult Parser::Run(const std::string& text) {
   };
   const size_t max_bytes = MaxFileBytes();
   if (text.size() > max_bytes) {
-    Error({}, "", "the file is " + std::to_string(text.size()) + " bytes; the limit is " +
-                      std::to_string(max_bytes) + " bytes (a nebari-config.yaml is a few KiB). "
-                      "To read a larger file set " + kMaxFileBytesEnv + " to its size in bytes.",
-          "at most " + std::to_string(max_bytes) + " bytes", std::to_string(text.size()) + " bytes");
+    // LoadNebariConfig reads one byte past the limit, so the size is only known to exceed it.
+    Error({}, "", "the file is larger than the limit of " + std::to_string(max_bytes) +
+                      " bytes (a nebari-config.yaml is a few KiB). To read a larger file set " +
+                      kMaxFileBytesEnv + " to its size in bytes.",
+          "at most " + std::to_string(max_bytes) + " bytes", "more than " + std::to_string(max_bytes) + " bytes");
     return finish();
   }
   node_limit_ = std::max(kNodeBudget, text.size());

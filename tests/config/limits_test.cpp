@@ -62,7 +62,7 @@ TEST(ConfigLimits, FileLimitNamesTheVariableThatRaisesIt) {
   auto raised = Parse(yaml);
   unsetenv("NIC_CONFIG_MAX_BYTES");
   ASSERT_FALSE(small.ok());
-  EXPECT_NE(small.errors[0].message.find("the limit is 1000 bytes"), std::string::npos) << DumpDiagnostics(small);
+  EXPECT_NE(small.errors[0].message.find("larger than the limit of 1000 bytes"), std::string::npos) << DumpDiagnostics(small);
   EXPECT_NE(small.errors[0].message.find("NIC_CONFIG_MAX_BYTES"), std::string::npos) << DumpDiagnostics(small);
   EXPECT_TRUE(raised.ok()) << DumpDiagnostics(raised);
 }
