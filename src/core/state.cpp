@@ -286,9 +286,18 @@ ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
 bool ChecksumCoversBytes(std::string_view bytes, const std::string& stored) {
   std::string suffix = ",\n  \"checksum\": \"" + stored + "\"\n}\n";
   if (bytes.size() < suffix.size() || bytes.substr(bytes.size() - suffix.size()) != suffix) return false;
-  std::string body(bytes.substr(0, bytes.size() - suffix.size()));
-  body += "\n}";
-  return "sha256:" + crypto::Sha256Hex(body) == stored;
+  // sha256 of bytes[0, end of body) + "\n}", in two updates rather than over a copy (a copy of
+  // a 130 MB state is 130 MB more resident memory).
+  std::string_view body = bytes.substr(0, bytes.size() - suffix.size());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 && EVP_DigestUpdate(ctx, "\n}", 2) == 1 &&
+            EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return false;  // the long check decides
+  return "sha256:" + crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(md), md_len)) == stored;
 }
 
 // `text` is a value dumped with dump(2) at the top level; the result is the same value as
