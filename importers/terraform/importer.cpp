@@ -53,7 +53,7 @@ class Builder {
     summary.stage = src.stage;
     summary.bytes = bytes->size();
     TfstateHeader header;
-    Status st = StreamTfstate(*bytes, src.path, &header, [&](TerraformResource&& r) {
+    Status st = StreamTfstate(*bytes, bytes->capacity(), src.path, &header, [&](TerraformResource&& r) {
       summary.resource_blocks++;
       for (auto& inst : r.instances) {
         if (r.mode == "data") {

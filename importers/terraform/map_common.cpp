@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -202,21 +203,32 @@ bool HasValue(const json& v) {
   return true;
 }
 
+// IsCredentialKey, remembered per key: the same few hundred attribute names repeat across
+// every instance of a large state, and each check lower-cases and scans for ~40 patterns.
+bool IsCredentialKeyCached(const std::string& key) {
+  thread_local std::unordered_map<std::string, bool> cache;
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  bool v = IsCredentialKey(key);
+  if (cache.size() < 100000) cache.emplace(key, v);
+  return v;
+}
+
+// Paths are spelled out only where they are needed: for a dropped value or a nested container.
 void ScrubCredentials(json& node, const std::string& path, std::vector<std::string>* dropped) {
   if (node.is_object()) {
     for (auto it = node.begin(); it != node.end();) {
-      std::string p = JoinPath(path, it.key());
-      if (IsCredentialKey(it.key()) && !it->is_boolean() && !it->is_number()) {
-        if (HasValue(*it)) dropped->push_back(p);
+      if (!it->is_boolean() && !it->is_number() && IsCredentialKeyCached(it.key())) {
+        if (HasValue(*it)) dropped->push_back(JoinPath(path, it.key()));
         it = node.erase(it);
         continue;
       }
-      ScrubCredentials(*it, p, dropped);
+      if (it->is_structured()) ScrubCredentials(*it, JoinPath(path, it.key()), dropped);
       ++it;
     }
   } else if (node.is_array()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      ScrubCredentials(node[i], fmt::format("{}[{}]", path, i), dropped);
+      if (node[i].is_structured()) ScrubCredentials(node[i], fmt::format("{}[{}]", path, i), dropped);
     }
   }
 }

@@ -5,6 +5,7 @@
 // (v4) or `modules` (v3) at a time, converts it, hands it to the visitor and drops it.
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "nic/importer.h"
+#include "src/core/simd_json.h"
 
 namespace nic {
 
@@ -315,6 +317,21 @@ Status ConvertV3Module(const Ctx& c, json& mod, const std::string& path,
   return Status::OK();
 }
 
+Status ConvertOutputs(const std::string& source, json& j, TfstateHeader* header) {
+  for (auto& [name, o] : j.items()) {
+    std::string p = "$.outputs." + name;
+    if (!o.is_object()) return WrongType(source, p, "an object", o);
+    TerraformOutput out;
+    if (auto s = o.find("sensitive"); s != o.end() && !s->is_null()) {
+      if (!s->is_boolean()) return WrongType(source, p + ".sensitive", "a boolean", *s);
+      out.sensitive = s->get<bool>();
+    }
+    if (auto v = o.find("value"); v != o.end()) out.value = std::move(*v);
+    header->outputs[name] = std::move(out);
+  }
+  return Status::OK();
+}
+
 // ---- SAX driver -----------------------------------------------------------------------------
 
 // Builds a DOM for one captured subtree.
@@ -591,7 +608,7 @@ class TfstateSax {
     Ctx c{source_};
     Status st;
     if (capture_path_ == "$.outputs") {
-      st = ConvertOutputs(j);
+      st = ConvertOutputs(source_, j, header_);
     } else if (TopKey() == "resources") {
       TerraformResource r;
       st = ConvertV4Resource(c, j, capture_path_, &r);
@@ -610,21 +627,6 @@ class TfstateSax {
       return false;
     }
     return true;
-  }
-
-  Status ConvertOutputs(json& j) {
-    for (auto& [name, o] : j.items()) {
-      std::string p = "$.outputs." + name;
-      if (!o.is_object()) return WrongType(source_, p, "an object", o);
-      TerraformOutput out;
-      if (auto s = o.find("sensitive"); s != o.end() && !s->is_null()) {
-        if (!s->is_boolean()) return WrongType(source_, p + ".sensitive", "a boolean", *s);
-        out.sensitive = s->get<bool>();
-      }
-      if (auto v = o.find("value"); v != o.end()) out.value = std::move(*v);
-      header_->outputs[name] = std::move(out);
-    }
-    return Status::OK();
   }
 
   // Resources met before "version" wait until the version is known (Terraform writes the
@@ -660,6 +662,228 @@ class TfstateSax {
   bool saw_modules_ = false;
   std::vector<TerraformResource> pending_;
   std::map<std::string, std::string> seen_blocks_;
+};
+
+
+// ---- simdjson fast path -----------------------------------------------------------------------
+
+// The same walk as TfstateSax with simdjson doing the lexing (src/core/simd_json.h): each
+// element of `resources` / `modules` is built as the same nlohmann DOM the SAX capture builds
+// and goes through the same Convert* functions, so what the visitor receives is identical.
+// It only handles documents that parse cleanly: on anything unexpected (bad JSON, a wrong
+// type, an unknown version, a duplicate address) it stops and the SAX reader runs instead,
+// which reports the error exactly as before. Errors from the visitor are returned as they are.
+class FastTfstate {
+ public:
+  enum class Outcome { kDone, kVisitorError, kFallBack };
+
+  FastTfstate(const std::string& source, TfstateHeader* header, const TerraformResourceVisitor& visit)
+      : source_(source), header_(header), visit_(visit) {}
+
+  size_t delivered() const { return delivered_; }
+  const Status& visitor_status() const { return visitor_status_; }
+
+  Outcome Run(std::string_view bytes, size_t capacity) {
+    simd::PaddedInput in(bytes, capacity);
+    simd::od::parser parser;
+    simd::od::document doc;
+    if (parser.iterate(in.data(), in.size(), in.capacity()).get(doc)) return Outcome::kFallBack;
+    simd::od::object top;
+    if (doc.get_object().get(top)) return Outcome::kFallBack;
+    for (auto field_or : top) {
+      simd::od::field f;
+      if (std::move(field_or).get(f)) return Outcome::kFallBack;
+      std::string_view key;
+      if (simd::Key(f, &key)) return Outcome::kFallBack;
+      Outcome o = Member(key, f.value());
+      if (o != Outcome::kDone) return o;
+    }
+    if (!simd::AtEnd(doc)) return Outcome::kFallBack;
+    for (auto& r : pending_) {
+      Outcome o = Deliver(std::move(r));
+      if (o != Outcome::kDone) return o;
+    }
+    pending_.clear();
+    if (!saw_version_) return Outcome::kFallBack;
+    if (header_->version == 4 && saw_modules_) return Outcome::kFallBack;
+    if (header_->version == 3 && saw_resources_) return Outcome::kFallBack;
+    return Outcome::kDone;
+  }
+
+ private:
+  Outcome Member(std::string_view key, simd::od::value v) {
+    simd::od::json_type t;
+    if (v.type().get(t)) return Outcome::kFallBack;
+    bool container = t == simd::od::json_type::array || t == simd::od::json_type::object;
+    if (key == "resources" || key == "modules") {
+      if (t == simd::od::json_type::null) return Scalar(v);
+      if (t != simd::od::json_type::array) return Outcome::kFallBack;
+      (key == "resources" ? saw_resources_ : saw_modules_) = true;
+      simd::od::array arr;
+      if (v.get_array().get(arr)) return Outcome::kFallBack;
+      size_t i = 0;
+      for (auto el_or : arr) {
+        simd::od::value el;
+        if (el_or.get(el)) return Outcome::kFallBack;
+        simd::od::object o;
+        if (el.get_object().get(o)) return Outcome::kFallBack;
+        json j;
+        deps_.clear();
+        if (key == "resources" ? ResourceToJson(o, j) : simd::ObjectToJson(o, j)) return Outcome::kFallBack;
+        std::string path = fmt::format("$.{}[{}]", key, i++);
+        Ctx c{source_};
+        if (key == "resources") {
+          TerraformResource r;
+          if (!ConvertV4Resource(c, j, path, &r).ok()) return Outcome::kFallBack;
+          for (size_t k = 0; k < deps_.size() && k < r.instances.size(); ++k) {
+            if (deps_[k]) r.instances[k].dependencies = std::move(*deps_[k]);
+          }
+          Outcome out = Route(std::move(r));
+          if (out != Outcome::kDone) return out;
+        } else {
+          std::vector<TerraformResource> rs;
+          if (!ConvertV3Module(c, j, path, &rs).ok()) return Outcome::kFallBack;
+          for (auto& r : rs) {
+            Outcome out = Route(std::move(r));
+            if (out != Outcome::kDone) return out;
+          }
+        }
+      }
+      return Outcome::kDone;
+    }
+    if (key == "outputs") {
+      if (t == simd::od::json_type::null) return Scalar(v);
+      if (t != simd::od::json_type::object) return Outcome::kFallBack;
+      json j;
+      if (simd::ToJson(v, j)) return Outcome::kFallBack;
+      return ConvertOutputs(source_, j, header_).ok() ? Outcome::kDone : Outcome::kFallBack;
+    }
+    bool header_field = key == "version" || key == "terraform_version" || key == "serial" || key == "lineage";
+    if (header_field && container) return Outcome::kFallBack;
+    if (!header_field) {  // check_results and the like: read (so bad JSON is noticed) and drop
+      json ignored;
+      return simd::ToJson(v, ignored) ? Outcome::kFallBack : Outcome::kDone;
+    }
+    json j;
+    if (simd::ToJson(v, j)) return Outcome::kFallBack;
+    if (key == "version") {
+      if (!j.is_number_unsigned()) return Outcome::kFallBack;
+      uint64_t ver = j.get<uint64_t>();
+      if (ver != 3 && ver != 4) return Outcome::kFallBack;  // the SAX reader explains
+      saw_version_ = true;
+      header_->version = static_cast<int>(ver);
+    } else if (key == "terraform_version") {
+      if (!j.is_string()) return Outcome::kFallBack;
+      header_->terraform_version = j.get<std::string>();
+    } else if (key == "serial") {
+      if (!j.is_number_unsigned()) return Outcome::kFallBack;
+      header_->serial = j.get<uint64_t>();
+    } else {  // lineage
+      if (!j.is_string() && !j.is_null()) return Outcome::kFallBack;
+      if (j.is_string()) header_->lineage = j.get<std::string>();
+    }
+    return Outcome::kDone;
+  }
+
+  // A v4 resource as simd::ObjectToJson builds it, except that each instance's "dependencies"
+  // (most of the bytes of large states, hashicorp/terraform#35822; the mappers never read them)
+  // go straight into deps_[instance index] as strings instead of through a JSON array.
+  simdjson::error_code ResourceToJson(simd::od::object o, json& out) {
+    out = json::object();
+    auto& m = out.get_ref<json::object_t&>();
+    for (auto field_or : o) {
+      simd::od::field f;
+      SIMDJSON_TRY(std::move(field_or).get(f));
+      std::string_view k;
+      SIMDJSON_TRY(simd::Key(f, &k));
+      json& slot = m[std::string(k)];
+      simd::od::json_type t;
+      SIMDJSON_TRY(f.value().type().get(t));
+      if (k != "instances" || t != simd::od::json_type::array) {
+        SIMDJSON_TRY(simd::ToJson(f.value(), slot));
+        continue;
+      }
+      deps_.clear();  // a repeated "instances" replaces the earlier one, as in the DOM
+      slot = json::array();
+      auto& arr = slot.get_ref<json::array_t&>();
+      simd::od::array insts;
+      SIMDJSON_TRY(f.value().get_array().get(insts));
+      for (auto el_or : insts) {
+        simd::od::value el;
+        SIMDJSON_TRY(std::move(el_or).get(el));
+        deps_.emplace_back();
+        arr.emplace_back();
+        SIMDJSON_TRY(el.type().get(t));
+        if (t != simd::od::json_type::object) {
+          SIMDJSON_TRY(simd::ToJson(el, arr.back()));
+          continue;
+        }
+        simd::od::object io;
+        SIMDJSON_TRY(el.get_object().get(io));
+        json& inst = arr.back();
+        inst = json::object();
+        auto& im = inst.get_ref<json::object_t&>();
+        for (auto ifield_or : io) {
+          simd::od::field fi;
+          SIMDJSON_TRY(std::move(ifield_or).get(fi));
+          std::string_view ik;
+          SIMDJSON_TRY(simd::Key(fi, &ik));
+          simd::od::json_type it;
+          SIMDJSON_TRY(fi.value().type().get(it));
+          if (ik != "dependencies" || it != simd::od::json_type::array) {
+            if (ik == "dependencies") deps_.back().reset();
+            SIMDJSON_TRY(simd::ToJson(fi.value(), im[std::string(ik)]));
+            continue;
+          }
+          im.erase("dependencies");  // a repeated key keeps its last value
+          std::vector<std::string> list;
+          simd::od::array da;
+          SIMDJSON_TRY(fi.value().get_array().get(da));
+          for (auto d_or : da) {
+            simd::od::value d;
+            SIMDJSON_TRY(std::move(d_or).get(d));
+            list.emplace_back();
+            SIMDJSON_TRY(simd::GetString(d, &list.back()));  // not a string: the SAX reader explains
+          }
+          deps_.back() = std::move(list);
+        }
+      }
+    }
+    return simdjson::SUCCESS;
+  }
+
+  static Outcome Scalar(simd::od::value& v) {
+    json ignored;
+    return simd::ToJson(v, ignored) ? Outcome::kFallBack : Outcome::kDone;
+  }
+
+  Outcome Route(TerraformResource&& r) {
+    if (!saw_version_) {
+      pending_.push_back(std::move(r));
+      return Outcome::kDone;
+    }
+    return Deliver(std::move(r));
+  }
+
+  Outcome Deliver(TerraformResource&& r) {
+    std::string addr = TerraformResourceAddress(r);
+    if (!seen_blocks_.emplace(std::move(addr), r.json_path).second) return Outcome::kFallBack;
+    ++delivered_;
+    visitor_status_ = visit_(std::move(r));
+    return visitor_status_.ok() ? Outcome::kDone : Outcome::kVisitorError;
+  }
+
+  const std::string& source_;
+  TfstateHeader* header_;
+  const TerraformResourceVisitor& visit_;
+  bool saw_version_ = false;
+  bool saw_resources_ = false;
+  bool saw_modules_ = false;
+  size_t delivered_ = 0;
+  Status visitor_status_;
+  std::vector<TerraformResource> pending_;
+  std::map<std::string, std::string> seen_blocks_;
+  std::vector<std::optional<std::vector<std::string>>> deps_;  // see ResourceToJson
 };
 
 }  // namespace
@@ -748,10 +972,12 @@ std::string TerraformInstanceAddress(const TerraformResource& r, const Terraform
   return out;
 }
 
-Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateHeader* header,
-                     const TerraformResourceVisitor& visit) {
-  TfstateHeader local;
-  if (header == nullptr) header = &local;
+namespace {
+
+// The reference reader: nlohmann's SAX parser. It reports every error; the fast path hands
+// over to it on anything but a clean document.
+Status StreamTfstateSax(std::string_view bytes, const std::string& source, TfstateHeader* header,
+                        const TerraformResourceVisitor& visit) {
   TfstateSax sax(source, header, visit);
   bool ok = false;
   try {
@@ -775,6 +1001,43 @@ Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateH
     return Bad(source, "$.resources", "a version 3 state has \"modules\", not \"resources\"");
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
+                     TfstateHeader* header, const TerraformResourceVisitor& visit) {
+  TfstateHeader local;
+  if (header == nullptr) header = &local;
+  const char* reader = std::getenv("NIC_TFSTATE_READER");
+  if (reader == nullptr || std::string_view(reader) != "sax") {
+    FastTfstate fast(source, header, visit);
+    switch (fast.Run(bytes, capacity)) {
+      case FastTfstate::Outcome::kDone: return Status::OK();
+      case FastTfstate::Outcome::kVisitorError: return fast.visitor_status();
+      case FastTfstate::Outcome::kFallBack: break;
+    }
+    if (reader != nullptr && std::string_view(reader) == "simdjson") {  // tests: no hand-over
+      return Status::Internal(source + ": the simdjson reader handed over to the reference reader");
+    }
+    // Start again with the reference reader, which reports the problem. The resources the
+    // visitor has already seen come first in the same order there, so they are not repeated.
+    *header = TfstateHeader{};
+    size_t skip = fast.delivered();
+    return StreamTfstateSax(bytes, source, header, [&](TerraformResource&& r) -> Status {
+      if (skip > 0) {
+        --skip;
+        return Status::OK();
+      }
+      return visit(std::move(r));
+    });
+  }
+  return StreamTfstateSax(bytes, source, header, visit);
+}
+
+Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateHeader* header,
+                     const TerraformResourceVisitor& visit) {
+  return StreamTfstate(bytes, 0, source, header, visit);
 }
 
 Result<TerraformState> ParseTfstate(std::string_view bytes, const std::string& source) {

@@ -92,6 +92,13 @@ using TerraformResourceVisitor = std::function<Status(TerraformResource&&)>;
 // errors. `header` is filled as the top-level fields are met.
 Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateHeader* header,
                      const TerraformResourceVisitor& visit);
+// The same, where `capacity` >= bytes.size() + 64 says that many bytes are readable from
+// bytes.data() (Env::ReadFile's strings reserve them): the parser, simdjson, then reads `bytes`
+// in place instead of copying them. NIC_TFSTATE_READER=sax selects the slower reference reader
+// (nlohmann's SAX parser), which also reports every error; NIC_TFSTATE_READER=simdjson (for
+// tests) fails where the fast reader would hand a document over to it.
+Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
+                     TfstateHeader* header, const TerraformResourceVisitor& visit);
 
 // The whole state in memory (small files, tests).
 Result<TerraformState> ParseTfstate(std::string_view bytes, const std::string& source);

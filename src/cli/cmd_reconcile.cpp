@@ -146,7 +146,7 @@ int RunPlan(const Invocation& inv) {
   auto read = c->state.manager->Read();
   if (!read.ok()) return ReportError(read.status(), c->format);
   // No state yet: plan a fresh deploy from an empty document.
-  Result<StateDocument> doc = read.value() ? *read.value()
+  Result<StateDocument> doc = read.value() ? std::move(*read.value())
                                            : StateDocument::NewEmpty(c->config->provider, c->config->project_name,
                                                                      c->config->region, Env::Default()->NowMicros());
   if (!read.value()) Log("no state at " + c->state.backend->Location() + " yet: planning a fresh deploy");

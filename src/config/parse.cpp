@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -37,13 +38,28 @@ using config_internal::ParseBool;
 using config_internal::ParseInt;
 using config_internal::ToJson;
 
-// Limits against hostile input. A real nebari-config.yaml is a few KiB and ~1000 nodes.
-constexpr size_t kMaxFileBytes = 4u << 20;
+// Limits against hostile input. A real nebari-config.yaml is a few KiB and ~1000 nodes; the
+// file limit leaves room for generated configs (the bench's 100k node groups are 3.6 MB) and
+// can be raised with NIC_CONFIG_MAX_BYTES.
+constexpr size_t kDefaultMaxFileBytes = 32u << 20;
+constexpr const char* kMaxFileBytesEnv = "NIC_CONFIG_MAX_BYTES";
 constexpr size_t kMaxScalarBytes = 256u << 10;
 constexpr int kMaxDepth = 64;
 // yaml-cpp shares aliased nodes instead of copying them, so loading a "billion laughs" file is
-// cheap; walking it is not. Every traversal is charged against this budget.
+// cheap; walking it is not. Every traversal is charged against a budget of this many nodes or
+// one node per byte of the file, whichever is larger: a YAML node takes at least two bytes
+// without aliases, so only alias expansion can exceed it, and the walk stays linear in the
+// file's size.
 constexpr size_t kNodeBudget = 200000;
+
+size_t MaxFileBytes() {
+  const char* v = std::getenv(kMaxFileBytesEnv);
+  if (v == nullptr || *v == '\0') return kDefaultMaxFileBytes;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v, &end, 10);
+  if (end == nullptr || *end != '\0' || n == 0) return kDefaultMaxFileBytes;
+  return static_cast<size_t>(n);
+}
 // Past this many errors the file is not a config with typos; stop spending time on it.
 constexpr size_t kMaxErrors = 200;
 // constants.HIGHEST_SUPPORTED_K8S_VERSION: Nebari 2025.10.1 filters newer versions out.
@@ -250,6 +266,7 @@ class Parser {
   std::vector<ConfigDiagnostic> errors_;
   std::vector<ConfigDiagnostic> warnings_;
   NebariConfig cfg_;
+  size_t node_limit_ = kNodeBudget;  // set per file in Run
   size_t budget_ = kNodeBudget;
   bool budget_exhausted_ = false;
   bool too_deep_ = false;
@@ -352,10 +369,12 @@ void Parser::Guard(const YAML::Node& n, int depth, const std::string& path) {
   if (budget_ == 0) {
     budget_exhausted_ = true;
     Error(MarkOf(n), path,
-          "the document expands to more than " + std::to_string(kNodeBudget) +
-              " nodes (through anchors and aliases, e.g. a \"billion laughs\" file); a "
-              "nebari-config.yaml has a few thousand at most. Remove the aliases.",
-          "at most " + std::to_string(kNodeBudget) + " nodes", "more");
+          "the document expands to more than " + std::to_string(node_limit_) +
+              " nodes (through anchors and aliases, e.g. a \"billion laughs\" file); the "
+              "limit is " + std::to_string(kNodeBudget) + " nodes or one per byte of the file, "
+              "whichever is larger, and a nebari-config.yaml has a few thousand at most. "
+              "Remove the aliases.",
+          "at most " + std::to_string(node_limit_) + " nodes", "more");
     return;
   }
   --budget_;
@@ -1670,12 +1689,17 @@ ConfigLoadResult Parser::Run(const std::string& text) {
     if (result.errors.empty()) result.config = std::move(cfg_);
     return result;
   };
-  if (text.size() > kMaxFileBytes) {
-    Error({}, "", "the file is " + std::to_string(text.size()) + " bytes; the limit is " +
-                      std::to_string(kMaxFileBytes) + " bytes.",
-          "at most " + std::to_string(kMaxFileBytes) + " bytes", std::to_string(text.size()) + " bytes");
+  const size_t max_bytes = MaxFileBytes();
+  if (text.size() > max_bytes) {
+    // LoadNebariConfig reads one byte past the limit, so the size is only known to exceed it.
+    Error({}, "", "the file is larger than the limit of " + std::to_string(max_bytes) +
+                      " bytes (a nebari-config.yaml is a few KiB). To read a larger file set " +
+                      kMaxFileBytesEnv + " to its size in bytes.",
+          "at most " + std::to_string(max_bytes) + " bytes", "more than " + std::to_string(max_bytes) + " bytes");
     return finish();
   }
+  node_limit_ = std::max(kNodeBudget, text.size());
+  budget_ = node_limit_;
   CheckBytes(text, this);
   if (!errors_.empty()) return finish();
   YAML::Node root;
@@ -1742,10 +1766,13 @@ ConfigLoadResult LoadNebariConfig(const std::string& path) {
     return r;
   }
   // Read at most one byte past the limit so a huge file is refused without loading it whole.
+  const size_t limit = MaxFileBytes() + 1;
   std::string text;
-  text.resize(kMaxFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  char buf[1 << 16];
+  while (text.size() < limit && in) {
+    in.read(buf, static_cast<std::streamsize>(std::min(sizeof buf, limit - text.size())));
+    text.append(buf, static_cast<size_t>(in.gcount()));
+  }
   return ParseNebariConfig(text, path);
 }
 

@@ -7,11 +7,14 @@
 #include <cstdio>
 #include <regex>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "nic/crypto.h"
 #include "nic/env.h"
 #include "nic/lock.h"
 #include "nic/version.h"
+#include "src/core/simd_json.h"
 
 namespace nic {
 
@@ -85,47 +88,73 @@ bool IsCollection(const json& arr) {
   return true;
 }
 
-// Field-level type rules that hold wherever the field appears inside a resource.
+// Field-level type rules that hold wherever the field appears inside a resource. One table
+// lookup per field, and paths are only spelled out for an error: this runs for every field of
+// every resource on every read.
+enum class FieldKind { kOther, kString, kNonNegInt, kStringMap, kStringArray, kBool, kScalingConfig };
+
+FieldKind KindOfField(std::string_view k) {
+  static const std::unordered_map<std::string_view, FieldKind> kKinds = {
+      {"name", FieldKind::kString}, {"id", FieldKind::kString}, {"arn", FieldKind::kString},
+      {"namespace", FieldKind::kString}, {"cidr", FieldKind::kString}, {"type", FieldKind::kString},
+      {"availability_zone", FieldKind::kString}, {"version", FieldKind::kString},
+      {"instance_type", FieldKind::kString}, {"endpoint", FieldKind::kString},
+      {"terraform_address", FieldKind::kString},
+      {"min_size", FieldKind::kNonNegInt}, {"max_size", FieldKind::kNonNegInt},
+      {"desired_size", FieldKind::kNonNegInt}, {"disk_size", FieldKind::kNonNegInt},
+      {"size", FieldKind::kNonNegInt}, {"min_nodes", FieldKind::kNonNegInt},
+      {"max_nodes", FieldKind::kNonNegInt}, {"deploy_count", FieldKind::kNonNegInt},
+      {"labels", FieldKind::kStringMap}, {"annotations", FieldKind::kStringMap},
+      {"tags", FieldKind::kStringMap}, {"parameters", FieldKind::kStringMap},
+      {"instance_types", FieldKind::kStringArray}, {"subnet_ids", FieldKind::kStringArray},
+      {"nat_gateway_ids", FieldKind::kStringArray}, {"security_group_ids", FieldKind::kStringArray},
+      {"availability_zones", FieldKind::kStringArray},
+      {"imported", FieldKind::kBool}, {"is_default", FieldKind::kBool}, {"encrypted", FieldKind::kBool},
+      {"scaling_config", FieldKind::kScalingConfig},
+  };
+  auto it = kKinds.find(k);
+  return it == kKinds.end() ? FieldKind::kOther : it->second;
+}
+
 Status CheckResourceFields(const Checker& c, const std::string& path, const json& r) {
-  static const std::set<std::string> kStrings = {"name", "id", "arn", "namespace", "cidr", "type",
-                                                 "availability_zone", "version", "instance_type",
-                                                 "endpoint", "terraform_address"};
-  static const std::set<std::string> kNonNegInts = {"min_size", "max_size", "desired_size", "disk_size",
-                                                    "size", "min_nodes", "max_nodes", "deploy_count"};
-  static const std::set<std::string> kStringMaps = {"labels", "annotations", "tags", "parameters"};
-  static const std::set<std::string> kStringArrays = {"instance_types", "subnet_ids", "nat_gateway_ids",
-                                                      "security_group_ids", "availability_zones"};
-  static const std::set<std::string> kBools = {"imported", "is_default", "encrypted"};
   for (auto it = r.begin(); it != r.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
-    std::string p = path + "." + k;
     if (v.is_null()) continue;
-    if (kStrings.count(k) && !v.is_string()) return c.Expect(p, v, "a string");
-    if (kNonNegInts.count(k)) {
-      if (!v.is_number_integer()) return c.Expect(p, v, "an integer");
-      if (v.get<int64_t>() < 0) return c.Fail(p, "must not be negative, found " + v.dump());
-    }
-    if (kBools.count(k) && !v.is_boolean()) return c.Expect(p, v, "a boolean");
-    if (kStringMaps.count(k)) {
-      if (!v.is_object()) return c.Expect(p, v, "an object of strings");
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) return c.Expect(p + "." + m.key(), m.value(), "a string");
-      }
-    }
-    if (kStringArrays.count(k)) {
-      if (!v.is_array()) return c.Expect(p, v, "an array of strings");
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].is_string()) return c.Expect(p + "[" + std::to_string(i) + "]", v[i], "a string");
-      }
-    }
-    if (k == "scaling_config") {
-      if (!v.is_object()) return c.Expect(p, v, "an object");
-      NIC_RETURN_IF_ERROR(CheckResourceFields(c, p, v));
-      auto mn = v.find("min_size"), mx = v.find("max_size");
-      if (mn != v.end() && mx != v.end() && mn->is_number_integer() && mx->is_number_integer() &&
-          mn->get<int64_t>() > mx->get<int64_t>()) {
-        return c.Fail(p, "min_size (" + mn->dump() + ") is greater than max_size (" + mx->dump() + ")");
+    auto p = [&] { return path + "." + k; };
+    switch (KindOfField(k)) {
+      case FieldKind::kOther: break;
+      case FieldKind::kString:
+        if (!v.is_string()) return c.Expect(p(), v, "a string");
+        break;
+      case FieldKind::kNonNegInt:
+        if (!v.is_number_integer()) return c.Expect(p(), v, "an integer");
+        if (v.get<int64_t>() < 0) return c.Fail(p(), "must not be negative, found " + v.dump());
+        break;
+      case FieldKind::kBool:
+        if (!v.is_boolean()) return c.Expect(p(), v, "a boolean");
+        break;
+      case FieldKind::kStringMap:
+        if (!v.is_object()) return c.Expect(p(), v, "an object of strings");
+        for (auto m = v.begin(); m != v.end(); ++m) {
+          if (!m.value().is_string()) return c.Expect(p() + "." + m.key(), m.value(), "a string");
+        }
+        break;
+      case FieldKind::kStringArray:
+        if (!v.is_array()) return c.Expect(p(), v, "an array of strings");
+        for (size_t i = 0; i < v.size(); ++i) {
+          if (!v[i].is_string()) return c.Expect(p() + "[" + std::to_string(i) + "]", v[i], "a string");
+        }
+        break;
+      case FieldKind::kScalingConfig: {
+        if (!v.is_object()) return c.Expect(p(), v, "an object");
+        NIC_RETURN_IF_ERROR(CheckResourceFields(c, p(), v));
+        auto mn = v.find("min_size"), mx = v.find("max_size");
+        if (mn != v.end() && mx != v.end() && mn->is_number_integer() && mx->is_number_integer() &&
+            mn->get<int64_t>() > mx->get<int64_t>()) {
+          return c.Fail(p(), "min_size (" + mn->dump() + ") is greater than max_size (" + mx->dump() + ")");
+        }
+        break;
       }
     }
   }
@@ -147,19 +176,26 @@ Status CheckSection(const Checker& c, const std::string& path, const json& obj, 
       if (!any_object) continue;
       // An array of objects where some carry a key: all must, and keys must be unique.
       bool any_key = false;
-      for (const auto& e : v) any_key |= ElementKey(e).has_value();
+      for (const auto& e : v) {
+        if (ElementKey(e).has_value()) {
+          any_key = true;
+          break;
+        }
+      }
       if (!any_key) continue;
       std::set<std::string> seen;
       for (size_t i = 0; i < v.size(); ++i) {
-        const std::string ep = p + "[" + std::to_string(i) + "]";
+        auto ep = [&] { return p + "[" + std::to_string(i) + "]"; };
         auto key = ElementKey(v[i]);
-        if (!key) return c.Fail(ep, "every element of this resource list needs a string \"name\" or \"id\"");
-        if (!seen.insert(*key).second) {
-          return c.Fail(ep, "duplicate resource \"" + *key + "\" (each resource may appear only once)");
+        if (!key) return c.Fail(ep(), "every element of this resource list needs a string \"name\" or \"id\"");
+        if (!seen.insert(std::move(*key)).second) {
+          return c.Fail(ep(), "duplicate resource \"" + *ElementKey(v[i]) + "\" (each resource may appear only once)");
         }
         // Arrays inside a collection element (a binding's subjects, a security group's rules)
-        // are attributes of that resource, not resources of their own.
-        NIC_RETURN_IF_ERROR(CheckResourceFields(c, ep, v[i]));
+        // are attributes of that resource, not resources of their own. Only a failing check
+        // needs the element's path.
+        Status st = CheckResourceFields(c, "", v[i]);
+        if (!st.ok()) return CheckResourceFields(c, ep(), v[i]);
       }
     } else if (top && !v.is_null()) {
       return c.Expect(p, v, "an object or an array of resources");
@@ -216,30 +252,6 @@ const std::set<std::string> kTopLevelKeys = {
     "version",  "format_version", "lineage",    "serial",   "provider", "project_name", "region",
     "imported_from_terraform",    "cloud",      "kubernetes", "unmanaged", "metadata",   "checksum"};
 
-// json (sorted keys) -> ordered_json with the same order, without a dump/parse round trip
-// (which was most of the cost of every state write; bench/RESULTS.md).
-ojson ToOrdered(const json& v) {
-  switch (v.type()) {
-    case json::value_t::object: {
-      ojson o = ojson::object();
-      for (auto it = v.begin(); it != v.end(); ++it) o.emplace(it.key(), ToOrdered(it.value()));
-      return o;
-    }
-    case json::value_t::array: {
-      ojson a = ojson::array();
-      a.get_ref<ojson::array_t&>().reserve(v.size());
-      for (const auto& e : v) a.push_back(ToOrdered(e));
-      return a;
-    }
-    case json::value_t::string: return v.get_ref<const std::string&>();
-    case json::value_t::boolean: return v.get<bool>();
-    case json::value_t::number_integer: return v.get<int64_t>();
-    case json::value_t::number_unsigned: return v.get<uint64_t>();
-    case json::value_t::number_float: return v.get<double>();
-    default: return nullptr;
-  }
-}
-
 ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
   ojson j;
   j["version"] = d.version;
@@ -250,9 +262,10 @@ ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
   j["project_name"] = d.project_name;
   j["region"] = d.region;
   j["imported_from_terraform"] = d.imported_from_terraform;
-  j["cloud"] = ToOrdered(d.cloud);
-  j["kubernetes"] = ToOrdered(d.kubernetes);
-  j["unmanaged"] = ToOrdered(d.unmanaged);
+  // The sections are spliced in by CanonicalBody.
+  j["cloud"] = "\x01";
+  j["kubernetes"] = "\x01";
+  j["unmanaged"] = "\x01";
   ojson m;
   m["created_at"] = d.metadata.created_at;
   m["updated_at"] = d.metadata.updated_at;
@@ -263,6 +276,77 @@ ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
   j["metadata"] = m;
   (void)with_checksum_placeholder;
   return j;
+}
+
+// True when `bytes` are exactly what SerializeStateDocument wrote for a document whose checksum
+// is `stored`: with the checksum member taken out again they hash to it. This is the common
+// case, and it avoids rebuilding and dumping the whole document (most of the cost of a large
+// state's read). Any other layout (a file reformatted by hand, say) is checked the long way,
+// on the canonical form, as before.
+bool ChecksumCoversBytes(std::string_view bytes, const std::string& stored) {
+  std::string suffix = ",\n  \"checksum\": \"" + stored + "\"\n}\n";
+  if (bytes.size() < suffix.size() || bytes.substr(bytes.size() - suffix.size()) != suffix) return false;
+  // sha256 of bytes[0, end of body) + "\n}", in two updates rather than over a copy (a copy of
+  // a 130 MB state is 130 MB more resident memory).
+  std::string_view body = bytes.substr(0, bytes.size() - suffix.size());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 && EVP_DigestUpdate(ctx, "\n}", 2) == 1 &&
+            EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return false;  // the long check decides
+  return "sha256:" + crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(md), md_len)) == stored;
+}
+
+// `text` is a value dumped with dump(2) at the top level; the result is the same value as
+// dump(2) prints it one level down (raw newlines only come from the indentation: newlines in
+// strings are escaped).
+void AppendOneLevelDown(const std::string& text, std::string* out) {
+  size_t start = 0;
+  for (;;) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) {
+      out->append(text, start, std::string::npos);
+      return;
+    }
+    out->append(text, start, nl + 1 - start);
+    out->append("  ");
+    start = nl + 1;
+  }
+}
+
+// The document without its checksum, exactly as ordered_json's dump(2) prints it. The sections
+// are `json` (keys sorted), which prints them in the same order ordered_json would, so they are
+// dumped as they are and spliced into the dumped header instead of being copied into an
+// ordered_json first (that copy was the largest cost of a write after the dump itself).
+std::string CanonicalBody(const StateDocument& d) {
+  std::string head = ToOrderedJson(d, false).dump(2);
+  std::string out;
+  out.reserve(head.size() + 64);
+  size_t from = 0;
+  for (const auto& [key, section] : {std::pair<const char*, const json*>{"cloud", &d.cloud},
+                                     {"kubernetes", &d.kubernetes},
+                                     {"unmanaged", &d.unmanaged}}) {
+    // A member of the top level object starts a line with two spaces: a string value cannot
+    // contain this (its newlines are escaped).
+    std::string member = std::string("\n  \"") + key + "\": \"\\u0001\"";
+    size_t at = head.find(member, from);
+    if (at == std::string::npos) {  // not reached: ToOrderedJson always writes the three
+      ojson j = ToOrderedJson(d, false);
+      j["cloud"] = ojson::parse(d.cloud.dump());
+      j["kubernetes"] = ojson::parse(d.kubernetes.dump());
+      j["unmanaged"] = ojson::parse(d.unmanaged.dump());
+      return j.dump(2);
+    }
+    out.append(head, from, at - from);
+    out.append(member, 0, member.size() - 8);  // up to and including ": "
+    AppendOneLevelDown(section->dump(2), &out);
+    from = at + member.size();
+  }
+  out.append(head, from, std::string::npos);
+  return out;
 }
 
 }  // namespace
@@ -284,13 +368,13 @@ StateDocument StateDocument::NewEmpty(std::string provider, std::string project_
 }
 
 std::string ComputeStateChecksum(const StateDocument& doc) {
-  return "sha256:" + crypto::Sha256Hex(ToOrderedJson(doc, false).dump(2));
+  return "sha256:" + crypto::Sha256Hex(CanonicalBody(doc));
 }
 
 std::string SerializeStateDocument(const StateDocument& doc) {
   // The checksum covers the document without it; it is then spliced in as the last member,
   // exactly where ordered_json would print it, so the document is dumped only once.
-  std::string body = ToOrderedJson(doc, false).dump(2);
+  std::string body = CanonicalBody(doc);
   std::string checksum = "sha256:" + crypto::Sha256Hex(body);
   body.insert(body.rfind("\n}"), ",\n  \"checksum\": \"" + checksum + "\"");
   return body + "\n";
@@ -327,7 +411,9 @@ Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::stri
   Checker c(source);
   json j;
   try {
-    j = json::parse(bytes.begin(), bytes.end());
+    // simdjson builds the same DOM several times faster; nlohmann parses whatever it gives
+    // up on and reports the error.
+    if (!simd::ParseObject(bytes, 0, &j)) j = json::parse(bytes.begin(), bytes.end());
   } catch (const json::parse_error& e) {
     std::string where = LineCol(bytes, e.byte > 0 ? e.byte - 1 : 0);
     std::string what = e.what();
@@ -463,6 +549,7 @@ Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::stri
   if (auto it = j.find("checksum"); it != j.end() && !it->is_null() && format == kStateFormatVersion) {
     if (!it->is_string()) return c.Expect("$.checksum", *it, "a string");
     std::string stored = it->get<std::string>();
+    if (ChecksumCoversBytes(bytes, stored)) return d;
     std::string computed = ComputeStateChecksum(d);
     if (stored != computed) {
       return c.Fail("$.checksum", "checksum mismatch: the file says " + stored + " but its content hashes to " +

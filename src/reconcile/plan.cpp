@@ -479,7 +479,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     }
     const auto immutable = immutable_for(d.collection);
     bool any_immutable = false, version_change = false;
-    json merged = *base;
+    json merged;  // *base with the desired fields set; copied only once a field differs
     for (const auto& [field, value] : want) {
       const json* have = AtPath(*base, field);
       if (Same(&value, have)) continue;
@@ -494,6 +494,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       any_immutable |= f.immutable;
       version_change |= d.collection == "cloud.cluster" && field == "version";
       ch.fields.push_back(f);
+      if (merged.is_null()) merged = *base;
       SetPath(merged, field, value);
     }
     if (ch.fields.empty()) {

@@ -177,6 +177,42 @@ TEST(StateDocument, ChecksumDetectsOutsideEditsAndAcceptsVouchedOnes) {
   EXPECT_EQ((*FindResource(ok.value(), "cloud.node_groups.general"))["scaling_config"]["max_size"], 50);
 }
 
+// The read path checks the checksum on the file's own bytes when they are what NIC wrote, and
+// on the canonical form otherwise; both must agree on what is intact and what is edited. The
+// sections must come out with nlohmann's own value types (json::parse is the reference).
+TEST(StateDocument, ChecksumHoldsWhetherOrNotTheLayoutIsNics) {
+  StateDocument d = SampleDoc();
+  d.cloud["numbers"] = {{"neg", -3}, {"pos", 3}, {"zero", 0}, {"float", 2.5}, {"exp", 1e21}};
+  std::string bytes = SerializeStateDocument(d);
+  auto fast = ParseStateDocument(bytes, "nic.json");
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  json ref = json::parse(bytes);
+  EXPECT_EQ(fast->cloud["numbers"]["pos"].type(), ref["cloud"]["numbers"]["pos"].type());
+  EXPECT_EQ(fast->cloud["numbers"]["neg"].type(), ref["cloud"]["numbers"]["neg"].type());
+  EXPECT_EQ(fast->cloud["numbers"]["exp"].type(), ref["cloud"]["numbers"]["exp"].type());
+  EXPECT_EQ(fast->cloud.dump(), ref["cloud"].dump());
+  EXPECT_EQ(SerializeStateDocument(*fast), bytes);
+
+  // Same content, another layout (4-space indent, keys in the same order): the long check.
+  std::string reformatted = nlohmann::ordered_json::parse(bytes).dump(4) + "\n";
+  ASSERT_NE(reformatted, bytes);
+  auto slow = ParseStateDocument(reformatted, "reformatted.json");
+  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  EXPECT_EQ(slow->cloud, fast->cloud);
+
+  // An edit in either layout is refused.
+  for (const std::string& text : {bytes, reformatted}) {
+    std::string edited = std::regex_replace(text, std::regex("\"pos\": 3"), "\"pos\": 4");
+    ASSERT_NE(edited, text);
+    auto parsed = ParseStateDocument(edited, "edited.json");
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_NE(parsed.status().message().find("$.checksum: checksum mismatch"), std::string::npos);
+  }
+  // A stored checksum that does not belong to the bytes is refused too.
+  std::string wrong = std::regex_replace(bytes, std::regex("sha256:[0-9a-f]{8}"), "sha256:00000000");
+  ASSERT_FALSE(ParseStateDocument(wrong, "wrong.json").ok());
+}
+
 TEST(StateDocument, PutFindRemoveByAddress) {
   StateDocument d = SampleDoc();
   ASSERT_NE(FindResource(d, "kubernetes.storage_classes.ebs.csi.gp3"), nullptr);  // keys may contain dots

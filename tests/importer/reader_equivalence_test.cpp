@@ -1,0 +1,225 @@
+// The simdjson tfstate reader against the reference reader (nlohmann SAX, selected with
+// NIC_TFSTATE_READER=sax): on every real tfstate in ../shared/testdata/tfstates-real and every
+// fixture, including the malformed ones, both must hand the visitor the same resources (with
+// the same JSON value types, not only the same text), fill the same header and fail with the
+// same message; and a whole import must produce the same document and report.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "nic/importer.h"
+#include "tests/importer/test_util.h"
+
+namespace nic {
+namespace {
+
+using nlohmann::json;
+using testing_importer::Fixture;
+using testing_importer::FixtureDir;
+using testing_importer::ReadAll;
+using testing_importer::SharedDir;
+
+// dump() prints 1 for both a signed and an unsigned integer; this spells the type out.
+void Typed(const json& j, std::string* out) {
+  switch (j.type()) {
+    case json::value_t::object:
+      *out += '{';
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        *out += json(it.key()).dump() + ':';
+        Typed(it.value(), out);
+        *out += ',';
+      }
+      *out += '}';
+      return;
+    case json::value_t::array:
+      *out += '[';
+      for (const auto& e : j) {
+        Typed(e, out);
+        *out += ',';
+      }
+      *out += ']';
+      return;
+    case json::value_t::number_integer: *out += "i" + j.dump(); return;
+    case json::value_t::number_unsigned: *out += "u" + j.dump(); return;
+    case json::value_t::number_float: *out += "f" + j.dump(); return;
+    default: *out += j.dump(); return;
+  }
+}
+
+class ReaderEnv {
+ public:
+  explicit ReaderEnv(bool sax) {
+    if (sax) {
+      setenv("NIC_TFSTATE_READER", "sax", 1);
+    } else {
+      unsetenv("NIC_TFSTATE_READER");
+    }
+  }
+  explicit ReaderEnv(const char* reader) { setenv("NIC_TFSTATE_READER", reader, 1); }
+  ~ReaderEnv() { unsetenv("NIC_TFSTATE_READER"); }
+};
+
+// Everything the visitor and the header receive, and the final status, as text.
+std::string Describe(const std::string& bytes, const std::string& source, bool sax, size_t capacity = 0) {
+  ReaderEnv env(sax);
+  TfstateHeader header;
+  std::string out;
+  Status st = StreamTfstate(bytes, capacity, source, &header, [&](TerraformResource&& r) {
+    out += r.json_path + " " + r.module + "|" + r.mode + "|" + r.type + "|" + r.name + "|" + r.provider + "|" +
+           r.each + "\n";
+    for (const auto& i : r.instances) {
+      out += "  ";
+      Typed(i.index_key, &out);
+      out += "|" + i.status + "|" + i.deposed + "|" + std::to_string(i.schema_version) + "|";
+      Typed(i.attributes, &out);
+      for (const auto& p : i.sensitive_paths) Typed(p, &out);
+      for (const auto& d : i.dependencies) out += "|" + d;
+      out += "\n";
+    }
+    return Status::OK();
+  });
+  out += "header " + std::to_string(header.version) + "|" + header.terraform_version + "|" +
+         std::to_string(header.serial) + "|" + header.lineage + "\n";
+  for (const auto& [name, o] : header.outputs) {
+    out += "output " + name + (o.sensitive ? " sensitive " : " ");
+    Typed(o.value, &out);
+    out += "\n";
+  }
+  out += "status " + st.ToString() + "\n";
+  return out;
+}
+
+std::vector<std::string> AllInputs() {
+  std::vector<std::string> files;
+  for (const auto& dir : {SharedDir() + "/testdata/tfstates-real", FixtureDir()}) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::string p = e.path().string();
+      if (p.ends_with(".json") || p.ends_with(".tfstate")) files.push_back(p);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(TfstateReaders, SameResultOnEveryRealStateAndFixture) {
+  std::vector<std::string> files = AllInputs();
+  ASSERT_GE(files.size(), 30u) << "expected the 14 real states and the fixtures";
+  size_t failing = 0;
+  for (const auto& path : files) {
+    std::string bytes = ReadAll(path);
+    std::string ref = Describe(bytes, path, /*sax=*/true);
+    EXPECT_EQ(Describe(bytes, path, /*sax=*/false), ref) << path;
+    // Read in place, as from Env::ReadFile: same result.
+    std::string padded = bytes;
+    padded.reserve(bytes.size() + 64);
+    EXPECT_EQ(Describe(padded, path, false, padded.capacity()), ref) << path;
+    bool ok = ref.find("\nstatus OK\n") != std::string::npos;
+    failing += !ok;
+    if (ok) {  // the comparison above really compared the simdjson reader: it needed no help
+      ReaderEnv only("simdjson");
+      EXPECT_TRUE(StreamTfstate(bytes, path, nullptr, [](TerraformResource&&) { return Status::OK(); }).ok()) << path;
+    }
+  }
+  EXPECT_GE(failing, 9u) << "the malformed fixtures must fail (in both readers)";
+}
+
+TEST(TfstateReaders, SameResultOnEdgeCases) {
+  const std::vector<std::string> cases = {
+      // number types: unsigned, signed, -0, doubles, exponents
+      R"({"version": 4, "serial": 7, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [
+          {"attributes": {"a": 1, "b": -1, "c": -0, "d": 1.0, "e": 1e3, "f": -2.5E-3, "g": 18446744073709551615,
+                          "h": "esc\"aped\u00e9\n", "i\"k": null, "j": [true, false, {}], "dup": 1, "dup": 2}}]}]})",
+      // version after the resources, check_results kept aside, outputs
+      R"({"resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [{"attributes": {"id": "x"}}]}],
+          "check_results": [{"x": [1, 2]}], "version": 4, "lineage": null,
+          "outputs": {"o": {"value": {"k": [1]}, "sensitive": true}, "p": {"value": "v"}}})",
+      // an integer outside 64 bits, an error after a good resource, bad literals, trailing bytes
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [{"attributes": {"a": 123456789012345678901234}}]}]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "a", "instances": []},
+                                     {"mode": "managed", "type": "t", "name": "b", "instances": [{"index_key": true}]}]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "a", "instances": []}], "x": tru})",
+      R"({"version": 4, "resources": []} {})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "a", "instances": []},
+                                     {"mode": "managed", "type": "t", "name": "a", "instances": []}]})",
+      R"({"version": 3, "modules": [{"path": ["root"], "resources": {"aws_vpc.main": {"type": "aws_vpc",
+          "primary": {"id": "vpc-1", "attributes": {"id": "vpc-1", "tags.%": "1", "tags.Name": "x"}}}}}]})",
+      "{\"version\": 4, \"resources\": [{\"mode\": \"managed\", \"type\": \"t\", \"name\": \"\xff\", \"instances\": []}]}",
+      // dependencies: read apart from the DOM in the fast reader
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [
+          {"dependencies": ["a.b", "c\u0064.e"], "attributes": {}}, {"dependencies": null}, {"dependencies": ["x"], "dependencies": null},
+          {"dependencies": null, "dependencies": ["y"]}, 7], "instances": [{"dependencies": ["z"]}]}]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [{"dependencies": ["a", 1]}]}]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [{"dependencies": {}}]}]})",
+      R"({"version": 4.0})",
+      R"({"version": 2})",
+      "",
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(Describe(c, "inline.tfstate", false), Describe(c, "inline.tfstate", true)) << c;
+  }
+}
+
+// After a clean first resource the fast reader hands over to the reference reader, which must
+// not give the visitor that resource a second time.
+TEST(TfstateReaders, HandOverDeliversEachResourceOnce) {
+  std::string text = R"({"version": 4, "resources": [
+      {"mode": "managed", "type": "t", "name": "a", "instances": []},
+      {"mode": "managed", "type": "t", "name": "b", "instances": [{"status": "gone"}]}]})";
+  std::vector<std::string> seen;
+  Status st = StreamTfstate(text, "inline.tfstate", nullptr, [&](TerraformResource&& r) {
+    seen.push_back(r.name);
+    return Status::OK();
+  });
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("$.resources[1].instances[0].status"), std::string::npos) << st.ToString();
+  EXPECT_EQ(seen, std::vector<std::string>{"a"});
+}
+
+TEST(TfstateReaders, VisitorErrorIsReturnedAsItIs) {
+  std::string text = R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "a", "instances": []}]})";
+  int calls = 0;
+  Status st = StreamTfstate(text, "inline.tfstate", nullptr, [&](TerraformResource&&) {
+    ++calls;
+    return Status::Refused("stop here");
+  });
+  EXPECT_EQ(st.code(), ErrorCode::kRefused);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(TfstateReaders, WholeImportIsIdentical) {
+  for (const auto& path : AllInputs()) {
+    if (path.find("malformed") != std::string::npos) continue;
+    std::string results[2];
+    for (int sax = 0; sax < 2; ++sax) {
+      ReaderEnv env(sax == 1);
+      ImportOptions opts;
+      opts.provider = "aws";
+      opts.project_name = "real";
+      opts.configuration_hash = "sha256:test";
+      auto r = BuildImport({{path, ""}}, opts);
+      if (!r.ok()) {
+        results[sax] = r.status().ToString();
+        continue;
+      }
+      json report = json::array();
+      for (const auto& i : r->report.imported) report.push_back({i.terraform_address, i.provider_id, i.nic_addresses});
+      for (const auto& u : r->report.unmanaged) report.push_back({u.address, u.id, u.reason});
+      for (const auto& d : r->report.dropped) report.push_back({d.terraform_address, d.path});
+      for (const auto& w : r->report.warnings) report.push_back(w);
+      std::string& out = results[sax];
+      Typed(r->state.cloud, &out);
+      Typed(r->state.kubernetes, &out);
+      Typed(r->state.unmanaged, &out);
+      Typed(r->outputs, &out);
+      out += report.dump();
+    }
+    EXPECT_EQ(results[0], results[1]) << path;
+  }
+}
+
+}  // namespace
+}  // namespace nic
