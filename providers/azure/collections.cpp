@@ -573,6 +573,8 @@ std::vector<CollectionOps> AllCollections() {
         // (Terraform's default_node_pool) and goes only with it.
         Status refused(ErrorCode::kRefused, st.message());
         for (const auto& [k, v] : st.details()) refused.WithDetail(k, v);
+        // Destroy keeps such a pool in the state until the cluster itself is deleted.
+        if (JStr(r, "mode") == "System" || r.value("default_node_pool", false)) refused.WithDetail("deleted_with", "cloud.cluster");
         return refused.WithSuggestion("delete the AKS cluster (cloud.cluster) to remove its default pool, or make "
                                       "another pool mode System first");
       }

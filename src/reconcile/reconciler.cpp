@@ -569,18 +569,42 @@ Status Destroy(StateManager& m, Provider& p, bool include_imported, const Progre
       return st;
     }
   }
+  // Some resources can only go together with their parent (AKS keeps a cluster's last System
+  // pool until the cluster goes). The provider refuses their deletion with the detail
+  // "deleted_with" naming the parent's address; they stay in the state until that parent is
+  // deleted, so a destroy that stops early never forgets a resource that still exists.
+  std::map<std::string, std::vector<std::string>> waiting_for_parent;  // parent address -> children
   for (const auto& [addr, coll] : targets) {
     const json* r = FindResource(doc, addr);
     if (r == nullptr) continue;  // removed with its parent
     if (progress) progress("Deleting " + addr + " ...");
     Status st = p.Delete(coll, *r);
     if (!st.ok()) {
+      auto parent = st.details().find("deleted_with");
+      if (st.code() == ErrorCode::kRefused && parent != st.details().end() && FindResource(doc, parent->second) != nullptr) {
+        if (progress) progress("  " + addr + " goes with " + parent->second);
+        waiting_for_parent[parent->second].push_back(addr);
+        continue;
+      }
       st.Prepend("deleting " + addr + " (" + std::to_string(destroyed->size()) + " resources deleted before it are recorded)");
       return st;
     }
     NIC_RETURN_IF_ERROR(RemoveResource(doc, addr));
-    NIC_RETURN_IF_ERROR(m.Persist(doc, "destroy " + addr));
     destroyed->push_back(addr);
+    for (const auto& child : waiting_for_parent[addr]) {
+      if (FindResource(doc, child) == nullptr) continue;
+      NIC_RETURN_IF_ERROR(RemoveResource(doc, child));
+      destroyed->push_back(child);
+    }
+    NIC_RETURN_IF_ERROR(m.Persist(doc, "destroy " + addr));
+  }
+  for (const auto& [parent, children] : waiting_for_parent) {
+    for (const auto& child : children) {
+      if (FindResource(doc, child) != nullptr) {
+        return Status::Refused(child + " can only be deleted together with " + parent + ", which was not deleted")
+            .WithSuggestion("destroy " + parent + " as well, or delete " + child + " by hand");
+      }
+    }
   }
   return m.Unlock();
 }

@@ -116,6 +116,21 @@ TEST(AzureCli, DeployCreatesTheStackThenPlanIsCleanAndAChangeIsApplied) {
   auto again = RunNic({"deploy", "-f", config, "--state", state, "--auto-approve"}, env);
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(ArmGet(port, aks + "/agentPools/user?api-version=2024-09-01")["properties"]["maxCount"], 7);
+
+  // Destroy: AKS refuses to delete the cluster's System pool on its own, so that pool stays
+  // recorded until the cluster is deleted, and everything is gone at the end.
+  auto destroy = RunNic({"destroy", "-f", config, "--state", state, "--auto-approve", "--format", "json"}, env);
+  ASSERT_EQ(destroy.exit_code, 0) << destroy.out << destroy.err;
+  EXPECT_NE(destroy.err.find("cloud.node_groups.general goes with cloud.cluster"), std::string::npos) << destroy.err;
+  auto gone = RawHttp(port, "GET", std::string("/subscriptions/") + kSub + aks + "?api-version=2024-09-01", "",
+                      {{"Authorization", std::string("Bearer ") + kToken}});
+  EXPECT_EQ(gone.status, 404) << gone.body;
+  auto rg_gone = RawHttp(port, "GET", std::string("/subscriptions/") + kSub + "/resourceGroups/nebari-dev?api-version=2021-04-01",
+                         "", {{"Authorization", std::string("Bearer ") + kToken}});
+  EXPECT_EQ(rg_gone.status, 404) << rg_gone.body;
+  json st = json::parse(ReadFileOrDie(state));
+  EXPECT_FALSE(st["cloud"].contains("node_groups") && !st["cloud"]["node_groups"].empty()) << st.dump(1);
+  EXPECT_FALSE(st["cloud"].contains("cluster") && !st["cloud"]["cluster"].is_null()) << st.dump(1);
 }
 
 // `nic import` of Nebari's Azure Terraform state, then `nic plan` against the same stack live:
