@@ -56,9 +56,17 @@ class PermanentFaults(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def deploy_argv(self):
+    def deploy_argv(self, parallelism=10):
+        # --parallelism 1 applies the changes one after another, so "mid-deploy" (after the first
+        # change, before the last) is a point the test can hit.
         return [fl.NIC, "deploy", "-f", self.config, "--state", self.state, "--outputs", os.path.join(self.work, "outputs.json"),
-                "--auto-approve", "--format", "json"]
+                "--auto-approve", "--format", "json", "--parallelism", str(parallelism)]
+
+    def serial_on_disk(self):
+        try:
+            return json.loads(fl.read(self.state))["serial"]
+        except (OSError, ValueError, KeyError):
+            return self.base_serial
 
     def state_doc(self):
         r = fl.nic(["state", "pull", "--state", self.state], self.env)
@@ -80,6 +88,9 @@ class PermanentFaults(unittest.TestCase):
         recorded = {g["name"]: g for g in doc["cloud"]["node_groups"]}
         for name, g in recorded.items():
             self.assertIn(name, live, f"the state records node group {name}, which was never created")
+            sc = g["scaling_config"]
+            self.assertEqual((sc["min_size"], sc["max_size"]), live[name][:2],
+                             f"the state records a scaling of {name} that is not the live one")
         done = [n for n in fl.ADDED_GROUPS if n in recorded]
         self.assertLessEqual(doc["serial"] - self.base_serial, len(fl.ADDED_GROUPS) + len(fl.CHANGED_SCALING))
         return err, doc, done
@@ -93,19 +104,19 @@ class PermanentFaults(unittest.TestCase):
         self.assertEqual(self.census.counts(), expected, "a cloud resource was created twice or lost")
 
     def test_endpoint_down_mid_deploy(self):
-        proc = subprocess.Popen(self.deploy_argv(), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # Mid-deploy: as soon as the first new node group exists in the cloud.
+        proc = subprocess.Popen(self.deploy_argv(parallelism=1), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        # Mid-deploy: as soon as the first change is persisted.
         deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            if set(self.census.groups()) - set(self.baseline_groups):
-                break
-            time.sleep(0.05)
+        while time.time() < deadline and proc.poll() is None and self.serial_on_disk() == self.base_serial:
+            time.sleep(0.01)
         self.assertIsNone(proc.poll(), "the deploy ended before the endpoint could be taken down")
         self.proxy.stop()
         t0 = time.time()
         out, errtext = proc.communicate(timeout=600)
         secs = time.time() - t0
         err, doc, done = self.check_clean_failure(out, proc.returncode, 1, ("UNAVAILABLE", "TIMEOUT"))
+        self.assertGreater(doc["serial"], self.base_serial)
         print(f"\n[ permanent ] endpoint down mid-deploy: exit {proc.returncode} {err['code']} after {secs:.1f}s of retries; "
               f"{len(done)} of {len(fl.ADDED_GROUPS)} new node groups recorded; serial {self.base_serial} -> {doc['serial']}; "
               f"suggestions: {err['recovery_suggestions']}", flush=True)
@@ -113,23 +124,28 @@ class PermanentFaults(unittest.TestCase):
         self.converge()
 
     def test_access_denied_mid_deploy(self):
-        # How many requests the whole deploy makes, measured on a copy of the baseline state.
+        # Where the middle of the changes is, in requests: a plan makes the deploy's reads, the
+        # full deploy (on a copy of the baseline) its reads and changes.
+        counted = dict(self.env, NIC_TEST_FAULTS="1", NIC_FAULT_RATE="0")
+        count = lambda stderr: int(re.search(r"NIC_TEST_FAULTS: \d+ of (\d+) loopback requests", stderr).group(1))
+        plan = fl.nic(["plan", "-f", self.config, "--state", self.state], counted)
+        reads = count(plan.stderr)
         shutil.copy(self.state, self.state + ".baseline")
         shutil.copy(os.path.join(self.work, "nic-history.db"), os.path.join(self.work, "history.baseline"))
-        probe = subprocess.run(self.deploy_argv(), env=dict(self.env, NIC_TEST_FAULTS="1", NIC_FAULT_RATE="0"),
-                               capture_output=True, text=True, timeout=600)
+        probe = subprocess.run(self.deploy_argv(parallelism=1), env=counted, capture_output=True, text=True, timeout=600)
         self.assertEqual(probe.returncode, 0, probe.stderr[-3000:])
-        total = int(re.search(r"NIC_TEST_FAULTS: \d+ of (\d+) loopback requests", probe.stderr).group(1))
+        total = count(probe.stderr)
         self.census.restore_groups(self.baseline_groups)
         shutil.copy(self.state + ".baseline", self.state)
         shutil.copy(os.path.join(self.work, "history.baseline"), os.path.join(self.work, "nic-history.db"))
+        after = reads + (total - reads) // 2
 
-        env = dict(self.env, NIC_TEST_FAULTS="1", NIC_FAULT_RATE="1", NIC_FAULT_KINDS="403", NIC_FAULT_AFTER=str(total // 2))
-        d = subprocess.run(self.deploy_argv(), env=env, capture_output=True, text=True, timeout=600)
+        env = dict(self.env, NIC_TEST_FAULTS="1", NIC_FAULT_RATE="1", NIC_FAULT_KINDS="403", NIC_FAULT_AFTER=str(after))
+        d = subprocess.run(self.deploy_argv(parallelism=1), env=env, capture_output=True, text=True, timeout=600)
         self.assertIn("WARNING: NIC_TEST_FAULTS=1", d.stderr)
         err, doc, done = self.check_clean_failure(d.stdout, d.returncode, 9, ("PERMISSION_DENIED",))
         self.assertGreater(doc["serial"], self.base_serial, "denied from the middle on, some changes completed first")
-        print(f"\n[ permanent ] access denied from request {total // 2} of {total} on: exit {d.returncode} {err['code']}; "
+        print(f"\n[ permanent ] access denied from request {after} of {total} on: exit {d.returncode} {err['code']}; "
               f"{len(done)} of {len(fl.ADDED_GROUPS)} new node groups recorded; serial {self.base_serial} -> {doc['serial']}; "
               f"suggestions: {err['recovery_suggestions']}", flush=True)
         self.converge()
