@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "nic/env.h"
@@ -618,6 +619,67 @@ TEST(S3Faults, InjectedThrottlingResetsAndTimeoutsLoseNothing) {
               faulty.injected(), faulty.requests());
   EXPECT_GT(faulty.injected(), 0);
   EXPECT_EQ(ok, kCycles) << "every request NIC sends is retry-safe, so transient faults must not fail a cycle";
+}
+
+}  // namespace
+}  // namespace nic
+
+namespace nic {
+namespace {
+
+// Forwards everything; the first lock release (lockfile DELETE or DynamoDB DeleteItem) reaches
+// S3/DynamoDB, then another process takes the lock, then the reply is lost.
+class LoseReleaseWhileOtherLocks final : public http::Transport {
+ public:
+  LoseReleaseWhileOtherLocks(http::Transport* target, std::function<void()> meanwhile)
+      : target_(target), meanwhile_(std::move(meanwhile)) {}
+  Result<http::Response> Send(const http::Request& r) override {
+    auto resp = target_->Send(r);
+    bool release = r.method == "DELETE" || r.headers.GetOr("X-Amz-Target").ends_with(".DeleteItem");
+    if (armed_ && release && resp.ok() && resp->ok()) {
+      armed_ = false;
+      meanwhile_();
+      return Status::Unavailable("connection reset after the request was sent (reply lost, test)");
+    }
+    return resp;
+  }
+
+ private:
+  http::Transport* target_;
+  std::function<void()> meanwhile_;
+  bool armed_ = true;
+};
+
+class S3LostRelease : public ::testing::TestWithParam<LockMode> {};
+
+INSTANTIATE_TEST_SUITE_P(Modes, S3LostRelease, ::testing::Values(LockMode::kDynamo, LockMode::kLockfile),
+                         [](const auto& info) { return std::string(s3test::ModeName(info.param)); });
+
+// Found by the fault soak (tests/py/test_fault_soak.py): a release whose reply was lost, retried
+// after another process locked, met a failed condition and was reported as our lock having been
+// force-unlocked. It is our own release.
+TEST_P(S3LostRelease, ReleaseWhoseReplyIsLostWhileAnotherProcessLocksIsOurs) {
+  Place p = MakePlace();
+  const auto cfg = s3test::Config(p.bucket, p.key, GetParam(), p.table);
+  auto other = s3test::OpenS3(cfg).value();
+  LockInfo theirs = LockInfo::New("deploy", Env::Default());
+  LoseReleaseWhileOtherLocks losing(&s3test::TestTransport(), [&] { EXPECT_TRUE(other->Lock(theirs).ok()); });
+  http::RetryPolicy fast;
+  fast.base_delay = std::chrono::milliseconds(1);
+  fast.max_delay = std::chrono::milliseconds(5);
+  S3BackendOptions o;
+  o.transport = &losing;
+  o.env = auth::MapEnv({});
+  o.retry_policy = fast;
+  auto b = S3Backend::Open(cfg, o).value();
+  LockInfo ours = LockInfo::New("deploy", Env::Default());
+  ASSERT_TRUE(b->Lock(ours).ok());
+  Status st = b->Unlock(ours.id);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  auto held = other->CurrentLock();
+  ASSERT_TRUE(held.ok() && held->has_value());
+  EXPECT_EQ((*held)->id, theirs.id) << "the other process's lock is untouched";
+  ASSERT_TRUE(other->Unlock(theirs.id).ok());
 }
 
 }  // namespace
