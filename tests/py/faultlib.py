@@ -67,10 +67,24 @@ class Peer:
         return read(self.log_path)[-n:]
 
 
-def start_moto(workdir):
+# moto_server as moto's own main() runs it, but with one request at a time. moto checks S3's
+# If-None-Match / If-Match (and DynamoDB's conditions) in the request thread and stores later,
+# without a lock, so two concurrent conditional PUTs can both pass; real S3 and DynamoDB decide
+# them atomically. Serving requests one by one makes each atomic, as on AWS.
+SERIAL_MOTO = """
+import sys
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
+"""
+
+
+def start_moto(workdir, serial=False):
     port = free_port()
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
-    p = Peer(["moto_server", "-H", "127.0.0.1", "-p", str(port)], os.path.join(workdir, "moto.log"), env=env)
+    argv = [sys.executable, "-c", SERIAL_MOTO, "127.0.0.1", str(port)] if serial else \
+        ["moto_server", "-H", "127.0.0.1", "-p", str(port)]
+    p = Peer(argv, os.path.join(workdir, "moto.log"), env=env)
     url = f"http://127.0.0.1:{port}"
     if not wait_http(url + "/moto-api/data.json"):
         p.stop()
