@@ -7,14 +7,27 @@ namespace nic::s3 {
 StateDigest::StateDigest(const AwsContext* ctx, std::string table, std::string item_id)
     : ctx_(ctx), table_(std::move(table)), item_id_(std::move(item_id)) {}
 
-Result<std::string> StateDigest::Get() {
+Result<std::string> StateDigest::Get(std::string* pending) {
   const Target target{"dynamodb", "the digest item " + item_id_ + " in DynamoDB table " + table_, "", table_};
   nlohmann::json body = {{"TableName", table_}, {"Key", {{"LockID", {{"S", item_id_}}}}}, {"ConsistentRead", true}};
   http::Request req = DynamoRequest(*ctx_, "GetItem", body);
   NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
   if (!resp.ok()) return Failure(*ctx_, req, resp, target, "reading the state digest");
   bool present = false;
+  if (pending != nullptr) *pending = ItemString(resp.body, "NicPendingDigest", &present).value_or("");
   return ItemString(resp.body, "Digest", &present).value_or("");
+}
+
+Status StateDigest::MarkPending(const std::string& md5_hex) {
+  const Target target{"dynamodb", "the digest item " + item_id_ + " in DynamoDB table " + table_, "", table_};
+  nlohmann::json body = {{"TableName", table_},
+                         {"Key", {{"LockID", {{"S", item_id_}}}}},
+                         {"UpdateExpression", "SET NicPendingDigest = :m"},
+                         {"ExpressionAttributeValues", {{":m", {{"S", md5_hex}}}}}};
+  http::Request req = DynamoRequest(*ctx_, "UpdateItem", body);
+  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
+  if (!resp.ok()) return Failure(*ctx_, req, resp, target, "recording the digest of the state about to be written");
+  return Status::OK();
 }
 
 Status StateDigest::Put(const std::string& md5_hex) {
