@@ -18,13 +18,12 @@ Result<std::string> StateDigest::Get(std::string* pending) {
   return ItemString(resp.body, "Digest", &present).value_or("");
 }
 
-Status StateDigest::MarkPending(const std::string& md5_hex) {
+Status StateDigest::MarkPending(const std::string& md5_hex, const std::string& current_digest) {
   const Target target{"dynamodb", "the digest item " + item_id_ + " in DynamoDB table " + table_, "", table_};
-  nlohmann::json body = {{"TableName", table_},
-                         {"Key", {{"LockID", {{"S", item_id_}}}}},
-                         {"UpdateExpression", "SET NicPendingDigest = :m"},
-                         {"ExpressionAttributeValues", {{":m", {{"S", md5_hex}}}}}};
-  http::Request req = DynamoRequest(*ctx_, "UpdateItem", body);
+  nlohmann::json item = {{"LockID", {{"S", item_id_}}}, {"NicPendingDigest", {{"S", md5_hex}}}};
+  if (!current_digest.empty()) item["Digest"] = {{"S", current_digest}};
+  nlohmann::json body = {{"TableName", table_}, {"Item", item}};
+  http::Request req = DynamoRequest(*ctx_, "PutItem", body);
   NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
   if (!resp.ok()) return Failure(*ctx_, req, resp, target, "recording the digest of the state about to be written");
   return Status::OK();

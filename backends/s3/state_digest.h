@@ -30,8 +30,10 @@ class StateDigest {
   // The recorded digest; "" when there is no item (or no Digest), which accepts any state.
   // `pending` (when given) receives NicPendingDigest, or "".
   Result<std::string> Get(std::string* pending = nullptr);
-  // Records the MD5 of a write about to be sent (keeps Digest as it is).
-  Status MarkPending(const std::string& md5_hex);
+  // Records the MD5 of a write about to be sent, keeping `current_digest` (the Digest read under
+  // the lock; "" for none) as the Digest. A PutItem, so the policy Terraform documents for the
+  // lock table (GetItem, PutItem, DeleteItem) is all NIC needs.
+  Status MarkPending(const std::string& md5_hex, const std::string& current_digest);
   // Sets Digest and drops any pending MD5.
   Status Put(const std::string& md5_hex);
   Status Remove();
