@@ -9,7 +9,6 @@
 #include <sstream>
 #include <thread>
 
-
 namespace nic::http {
 
 const char* FaultName(Fault fault) {
