@@ -21,12 +21,26 @@ Result<std::string> StateDigest::Get(std::string* pending) {
 Status StateDigest::MarkPending(const std::string& md5_hex, const std::string& current_digest) {
   const Target target{"dynamodb", "the digest item " + item_id_ + " in DynamoDB table " + table_, "", table_};
   nlohmann::json item = {{"LockID", {{"S", item_id_}}}, {"NicPendingDigest", {{"S", md5_hex}}}};
-  if (!current_digest.empty()) item["Digest"] = {{"S", current_digest}};
-  nlohmann::json body = {{"TableName", table_}, {"Item", item}};
+  nlohmann::json body = {{"TableName", table_}, {"Item", item}, {"ExpressionAttributeNames", {{"#d", "Digest"}}}};
+  // Conditional on the Digest read under the lock: a writer whose lock was broken must not put
+  // back an old Digest over a newer writer's (its S3 PUT would be refused anyway).
+  if (current_digest.empty()) {
+    body["ConditionExpression"] = "attribute_not_exists(#d)";
+  } else {
+    body["Item"]["Digest"] = {{"S", current_digest}};
+    body["ConditionExpression"] = "#d = :d";
+    body["ExpressionAttributeValues"] = {{":d", {{"S", current_digest}}}};
+  }
   http::Request req = DynamoRequest(*ctx_, "PutItem", body);
   NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
-  if (!resp.ok()) return Failure(*ctx_, req, resp, target, "recording the digest of the state about to be written");
-  return Status::OK();
+  if (resp.ok()) return Status::OK();
+  if (AwsCode(resp) == "ConditionalCheckFailedException") {
+    return Status::Conflict("s3 backend: refusing to write the state: the digest item " + item_id_ + " in DynamoDB table " +
+                            table_ + " changed since the state was read, so another writer changed the state, and "
+                            "overwriting would lose that newer state")
+        .WithSuggestion("check nic state history and who held the lock, then run the command again");
+  }
+  return Failure(*ctx_, req, resp, target, "recording the digest of the state about to be written");
 }
 
 Status StateDigest::Put(const std::string& md5_hex) {

@@ -31,8 +31,9 @@ class StateDigest {
   // `pending` (when given) receives NicPendingDigest, or "".
   Result<std::string> Get(std::string* pending = nullptr);
   // Records the MD5 of a write about to be sent, keeping `current_digest` (the Digest read under
-  // the lock; "" for none) as the Digest. A PutItem, so the policy Terraform documents for the
-  // lock table (GetItem, PutItem, DeleteItem) is all NIC needs.
+  // the lock; "" for none) as the Digest; kConflict when the item no longer holds that Digest.
+  // A conditional PutItem, so the permissions Terraform documents for the lock table (GetItem,
+  // PutItem, DeleteItem) stay enough.
   Status MarkPending(const std::string& md5_hex, const std::string& current_digest);
   // Sets Digest and drops any pending MD5.
   Status Put(const std::string& md5_hex);

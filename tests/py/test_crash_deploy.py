@@ -10,7 +10,7 @@ back), starts the deploy, kills it with SIGKILL after a random delay, and then c
   - the next deploy converges (plan afterwards: 0 changes) and created no duplicate: the cloud
     census (VPCs, subnets, clusters, node groups, roles, EFS...) equals the expected one.
 
-Default: 6 local runs and 2 S3 runs. NIC_SOAK_LONG=1 (ctest label "soak"): 100 + 20.
+Default: 6 local runs and 2 S3 runs. NIC_SOAK_LONG=1 (ctest label "soak"): 100 + 50.
 NIC_CRASH_SEED fixes the random delays (printed at the start)."""
 import json
 import os
@@ -23,7 +23,7 @@ import unittest
 
 import faultlib as fl
 
-LOCAL_RUNS, S3_RUNS = (100, 20) if fl.LONG else (6, 2)
+LOCAL_RUNS, S3_RUNS = (100, 50) if fl.LONG else (6, 2)
 
 
 class Target:
