@@ -242,9 +242,12 @@ Status GcsBackend::Unlock(const std::string& lock_id) {
         .WithDetail("backend", "gcs")
         .WithSuggestion("check the history (nic state history) and who force-unlocked the state");
   }
-  Status st = client_.Delete(lock_object_, held_generation_);
-  if (st.ok() || st.code() == ErrorCode::kNotFound) {
-    // kNotFound: our retried delete already removed it.
+  bool retried = false;
+  Status st = client_.Delete(lock_object_, held_generation_, &retried);
+  // kNotFound, or a precondition failure of a retried delete: an earlier attempt, confirmed ours
+  // just before and answered with a lost reply, removed it (and another process may already
+  // hold the lock with a new generation).
+  if (st.ok() || st.code() == ErrorCode::kNotFound || (retried && IsPreconditionFailure(st))) {
     held_generation_ = 0;
     held_id_.clear();
     return Status::OK();

@@ -277,13 +277,13 @@ Result<ObjectVersion> GcsClient::Upload(const std::string& object, std::string_v
   return ErrorFor(req, resp, resource);
 }
 
-Status GcsClient::Delete(const std::string& object, std::optional<int64_t> if_generation_match) {
+Status GcsClient::Delete(const std::string& object, std::optional<int64_t> if_generation_match, bool* retried) {
   const std::string resource = GsUrl(object);
   http::Request req;
   req.method = "DELETE";
   req.url = ObjectPath(object);
   if (if_generation_match) req.url += "?ifGenerationMatch=" + std::to_string(*if_generation_match);
-  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(req, resource, nullptr));
+  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(req, resource, retried));
   if (resp.ok()) return Status::OK();
   return ErrorFor(req, resp, resource);
 }

@@ -62,7 +62,8 @@ class GcsClient {
   Result<ObjectVersion> Upload(const std::string& object, std::string_view bytes, std::string_view content_type,
                                std::optional<int64_t> if_generation_match);
   // objects.delete. kNotFound when absent; kConflict (precondition) when the generation differs.
-  Status Delete(const std::string& object, std::optional<int64_t> if_generation_match);
+  // `retried` (when given) tells whether more than one attempt was sent.
+  Status Delete(const std::string& object, std::optional<int64_t> if_generation_match, bool* retried = nullptr);
   // buckets.get: OK, or kNotFound / kPermissionDenied / ... naming the bucket.
   Status CheckBucket();
 

@@ -73,7 +73,7 @@ http::Request DynamoRequest(const AwsContext& ctx, const std::string& operation,
   return r;
 }
 
-Result<http::Response> Send(const AwsContext& ctx, http::Request request, const Target& target) {
+Result<http::Response> Send(const AwsContext& ctx, http::Request request, const Target& target, bool* ambiguous) {
   request.service = target.service;
   // Resolve credentials first so "no credentials" is not mistaken for a network failure.
   auto creds = ctx.credentials->Get();
@@ -89,7 +89,15 @@ Result<http::Response> Send(const AwsContext& ctx, http::Request request, const 
   opts.service = target.service;
   opts.s3 = target.service == "s3";
   aws::SigV4Authorizer signer(ctx.credentials, opts);
-  auto resp = http::SendWithRetry(*ctx.transport, request, &signer, ctx.retry);
+  http::RetryOptions retry = ctx.retry;
+  if (ambiguous != nullptr) {
+    *ambiguous = false;
+    retry.on_retry = [ambiguous, forward = ctx.retry.on_retry](const http::RetryEvent& ev) {
+      if (ev.http_status == 0) *ambiguous = true;  // reset, timeout...: the reply may have been lost
+      if (forward) forward(ev);
+    };
+  }
+  auto resp = http::SendWithRetry(*ctx.transport, request, &signer, retry);
   if (resp.ok()) return resp;
   const Status& cause = resp.status();
   std::string endpoint = EndpointFor(ctx, target.service);

@@ -42,8 +42,9 @@ struct Target {
 
 // Signs (SigV4, fresh per attempt) and sends with the retry policy. Every HTTP response comes
 // back as a Response; a Status means no response arrived (no credentials, endpoint unreachable)
-// and is already worded for the user.
-Result<http::Response> Send(const AwsContext& ctx, http::Request request, const Target& target);
+// and is already worded for the user. `ambiguous` (when given) is set when an attempt failed
+// without a response, so the server may have acted on it although a later attempt was answered.
+Result<http::Response> Send(const AwsContext& ctx, http::Request request, const Target& target, bool* ambiguous = nullptr);
 
 // A complete Status for an unexpected response: missing bucket/table, access denied, rejected
 // credentials, wrong region, throttling... `action` is what NIC was doing ("reading the state").

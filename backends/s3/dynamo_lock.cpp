@@ -99,9 +99,13 @@ Status DynamoLock::ConditionalDelete(const std::string& info, const std::string&
     body["ExpressionAttributeValues"] = {{":info", {{"S", info}}}};
   }
   http::Request req = DynamoRequest(*ctx_, "DeleteItem", body);
-  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
+  bool ambiguous = false;
+  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target, &ambiguous));
   if (resp.ok()) return Status::OK();
   if (AwsCode(resp) == "ConditionalCheckFailedException") {
+    // An earlier attempt whose reply was lost deleted our record; the item is gone or already
+    // another holder's, as after any release.
+    if (ambiguous && !info.empty()) return Status::OK();
     *condition_failed = true;
     return Status::Conflict("s3 backend: the " + Where() + " changed while " + action);
   }

@@ -239,9 +239,18 @@ Result<StateBlob> S3Backend::ReadState() {
   for (;;) {
     NIC_ASSIGN_OR_RETURN(StateBlob blob, ReadOnce());
     if (!digest_) return blob;
-    NIC_ASSIGN_OR_RETURN(std::string expected, digest_->Get());
+    std::string pending;
+    NIC_ASSIGN_OR_RETURN(std::string expected, digest_->Get(&pending));
+    read_digest_ = expected;
     const std::string actual = blob.exists ? s3::Md5Hex(blob.bytes) : "";
     if (expected.empty() || Lower(expected) == actual) return blob;
+    if (blob.exists && !pending.empty() && Lower(pending) == actual) {
+      // A writer stored these bytes in full and stopped before updating the digest (see
+      // state_digest.h); its next write, or NIC's, sets the digest again.
+      Log(LogLevel::kWarn, "s3 backend: " + Location() + " is the complete state an interrupted write stored before it could "
+                               "update the digest item " + digest_->item_id() + "; reading it (the next write fixes the digest)");
+      return blob;
+    }
     if (ctx_.env->NowMicros() < deadline) {
       Log(LogLevel::kDebug, "s3 backend: state MD5 " + (actual.empty() ? "(no object)" : actual) + " differs from the digest " +
                                 expected + "; waiting for S3 to catch up");
@@ -285,6 +294,9 @@ Result<std::string> S3Backend::WriteState(std::string_view bytes, const WriteCon
   req.headers.Set("Content-Type", "application/octet-stream");
   // Content-MD5 makes S3 reject a body damaged in transit (BadDigest) instead of storing it.
   if (!settings_.skip_s3_checksum) req.headers.Set("Content-MD5", s3::Md5Base64(bytes));
+  // Write-ahead: a reader can then tell these bytes from a stale object if we die before the
+  // digest update below.
+  if (digest_) NIC_RETURN_IF_ERROR(digest_->MarkPending(s3::Md5Hex(bytes), read_digest_));
   if (cond.expected_version_token) {
     if (cond.expected_version_token->empty()) {
       req.headers.Set("If-None-Match", "*");
@@ -319,10 +331,12 @@ Result<std::string> S3Backend::WriteState(std::string_view bytes, const WriteCon
   }
   if (digest_) {
     Status st = digest_->Put(s3::Md5Hex(bytes));
+    read_digest_ = s3::Md5Hex(bytes);  // what the item says now, for this process's next write
     if (!st.ok()) {
       // The state is committed; a stale digest would make every later read wait and fail, so
       // fall back to no digest (which readers accept) and say so.
       Status rm = digest_->Remove();
+      read_digest_ = rm.ok() ? "" : read_digest_;
       Log(LogLevel::kWarn, "the state was written to " + Location() + ", but updating its digest failed (" + st.message() +
                                ")" + (rm.ok() ? "; the digest item was removed" :
                                       "; set Digest of item " + digest_->item_id() + " to " + s3::Md5Hex(bytes)));

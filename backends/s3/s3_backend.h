@@ -93,6 +93,7 @@ class S3Backend : public Backend {
   s3::AwsContext ctx_;
   std::unique_ptr<s3::DynamoLock> dynamo_;
   std::unique_ptr<s3::StateDigest> digest_;
+  std::string read_digest_;  // the Digest the last ReadState saw, kept when marking a write pending
   std::unique_ptr<s3::S3Lockfile> lockfile_;
   bool warned_unlocked_ = false;
 };

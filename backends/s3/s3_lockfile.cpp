@@ -78,9 +78,13 @@ Status S3Lockfile::ConditionalDelete(const std::string& etag, const std::string&
   req.method = "DELETE";
   req.url = ObjectUrl(*ctx_, bucket_, key_);
   req.headers.Set("If-Match", etag);
-  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target));
+  bool ambiguous = false;
+  NIC_ASSIGN_OR_RETURN(http::Response resp, Send(*ctx_, req, target, &ambiguous));
   if (resp.ok()) return Status::OK();
   if (resp.status == 412 || (resp.status == 404 && AwsCode(resp) != "NoSuchBucket") || resp.status == 409) {
+    // An earlier attempt whose reply was lost deleted the lockfile; it is gone or already
+    // another holder's, as after any release.
+    if (ambiguous) return Status::OK();
     *precondition_failed = true;
     return Status::Conflict("s3 backend: the lockfile " + Where() + " changed while " + action);
   }

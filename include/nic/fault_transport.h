@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "nic/http.h"
@@ -28,6 +30,8 @@ enum class Fault {
   kConnectionRefused, // Status kUnavailable, request certainly not sent
   kTimeout,           // Status kTimeout
   kSlow,              // forwarded after `slow_delay`
+  kResponseLost,      // forwarded (the server acts), then Status kUnavailable: the reply is lost
+  kForbidden403,      // HTTP 403 AccessDenied (a permission revoked mid-command)
 };
 
 const char* FaultName(Fault fault);
@@ -40,6 +44,11 @@ struct FaultOptions {
   std::chrono::milliseconds slow_delay{50};
   // Faults for the first requests, in order, before the random ones apply (kNone passes one).
   std::vector<Fault> script;
+  // The first `clean_requests` requests pass untouched (after `script`): "fails from the Nth
+  // request on", e.g. access denied mid-deploy with rate 1 and kinds {kForbidden403}.
+  int clean_requests = 0;
+  // Only requests to loopback hosts (emulators) are faulted; others pass. The env hook sets it.
+  bool loopback_only = false;
 };
 
 class FaultInjectingTransport final : public Transport {
@@ -64,8 +73,32 @@ class FaultInjectingTransport final : public Transport {
   std::mt19937_64 rng_;
   std::deque<Fault> script_;
   std::map<Fault, int> counts_;
+  int passed_clean_ = 0;
   std::atomic<int> requests_{0};
   std::atomic<int> injected_{0};
 };
+
+// ---- Test-only hook for child processes -------------------------------------------------------
+//
+// Tests that run the real `nic` binary (or a driver) in child processes cannot hand it a
+// transport, so NewCurlTransport wraps its transport in a FaultInjectingTransport when the
+// environment asks for it. This is never enabled by accident:
+//   NIC_TEST_FAULTS=1        required; anything else (or unset) disables every variable below
+//   NIC_FAULT_RATE=0.1       fraction of requests failed (0..1)
+//   NIC_FAULT_SEED=N         seed; mixed with the PID so concurrent processes differ
+//   NIC_FAULT_KINDS=503,lost comma-separated FaultName()s (default: every transient kind)
+//   NIC_FAULT_AFTER=N        the first N requests of the process pass untouched
+// Only requests to loopback addresses (the emulators tests start) are ever faulted, so even a
+// stray NIC_TEST_FAULTS=1 cannot touch a real cloud, and a loud warning goes to stderr.
+// A malformed value is reported and the hook stays off.
+std::unique_ptr<Transport> WrapWithEnvFaults(std::unique_ptr<Transport> transport);
+
+// Totals over every transport the env hook wrapped in this process (for soak drivers).
+struct EnvFaultTotals {
+  int64_t requests = 0;
+  int64_t injected = 0;
+  std::map<std::string, int64_t> by_kind;  // FaultName -> count
+};
+EnvFaultTotals EnvFaultTotalsSoFar();
 
 }  // namespace nic::http

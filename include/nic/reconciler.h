@@ -31,6 +31,7 @@ struct AppliedChange {
   bool ok = false;
   std::string error;  // when !ok
   uint64_t serial = 0;  // the state serial that recorded it
+  ErrorCode error_code = ErrorCode::kOk;  // when !ok: the failure's kind (sets the exit code)
 };
 
 struct DeployResult {

@@ -10,6 +10,7 @@
 #include <semaphore>
 #include <vector>
 
+#include "nic/fault_transport.h"
 #include "nic/http.h"
 #include "nic/log.h"
 
@@ -257,7 +258,8 @@ class CurlTransport final : public Transport {
 }  // namespace
 
 std::unique_ptr<Transport> NewCurlTransport(const TransportOptions& options) {
-  return std::make_unique<CurlTransport>(options);
+  // Off unless NIC_TEST_FAULTS=1 (tests of child processes; see fault_transport.h).
+  return WrapWithEnvFaults(std::make_unique<CurlTransport>(options));
 }
 
 }  // namespace nic::http

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -173,6 +174,7 @@ AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const Progres
     auto id = ctx.journal->RecordIntent(ctx.run_id, ctx.doc->lineage, ch.address, a.action, token, detail.dump());
     if (!id.ok()) {
       a.error = id.status().message();
+      a.error_code = id.status().code();
       return a;
     }
     intent = id.value();
@@ -208,6 +210,7 @@ AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const Progres
   std::lock_guard<std::mutex> g(ctx.mu);
   if (!result.ok()) {
     a.error = result.status().message();
+    a.error_code = result.status().code();
     (void)ctx.journal->MarkFailed(intent, result.status().ToString());
     if (progress) progress(ch.summary + " FAILED after " + Elapsed(start) + ": " + a.error);
     return a;
@@ -224,6 +227,7 @@ AppliedChange ApplyOne(ApplyContext& ctx, const PlannedChange& ch, const Progres
     // The cloud change happened but the state could not record it: leave the intent open so
     // the next deploy adopts the result instead of repeating the call.
     a.error = "the change was made but recording it failed: " + st.message();
+    a.error_code = st.code();
     if (progress) progress(ch.summary + " done, but NOT recorded: " + st.message());
     return a;
   }
@@ -353,14 +357,28 @@ Status Deploy(StateManager& m, HistoryDb* history, const NebariConfig& config, P
   out->final_serial = doc.serial;
   NIC_RETURN_IF_ERROR(m.Unlock());
   if (failed) {
-    Status st = Status::Unavailable(std::to_string(out->failures()) + " of " + std::to_string(total) +
-                                    " changes failed; the changes that succeeded are recorded in the state (serial " +
-                                    std::to_string(doc.serial) + ")");
+    // When every failure has the same kind (all access denied, say), the command fails with that
+    // kind, so its exit code tells a caller what happened; mixed failures stay UNAVAILABLE.
+    std::optional<ErrorCode> common;
+    for (const auto& a : out->applied) {
+      if (a.ok) continue;
+      if (!common) common = a.error_code;
+      else if (*common != a.error_code) common = ErrorCode::kUnavailable;
+    }
+    ErrorCode code = common && *common != ErrorCode::kOk ? *common : ErrorCode::kUnavailable;
+    Status st(code, std::to_string(out->failures()) + " of " + std::to_string(total) +
+                        " changes failed; the changes that succeeded are recorded in the state (serial " +
+                        std::to_string(doc.serial) + ")");
     for (const auto& a : out->applied) {
       if (!a.ok) st.WithDetail(a.address, a.error);
     }
-    st.WithSuggestion("fix the cause named for each failed change and run nic deploy again: it continues from the recorded state")
-        .WithSuggestion("check credentials, quotas and permissions for the failed resources");
+    if (code == ErrorCode::kPermissionDenied || code == ErrorCode::kUnauthenticated) {
+      st.WithSuggestion("grant the principal NIC runs as the permissions each failed change names (or renew its credentials), "
+                        "then run nic deploy again: it continues from the recorded state");
+    } else {
+      st.WithSuggestion("fix the cause named for each failed change and run nic deploy again: it continues from the recorded state")
+          .WithSuggestion("check credentials, quotas and permissions for the failed resources");
+    }
     return st;
   }
   return Status::OK();

@@ -82,6 +82,33 @@ TEST(GcsFaults, LostResponsesOfLockWriteAndUnlockAreResolved) {
   EXPECT_EQ(gcstest::RawObject(bucket, "faults/default.tflock", false).status, 404);
 }
 
+TEST(GcsFaults, ReleaseWhoseReplyIsLostWhileAnotherProcessTakesTheLockIsNotABreak) {
+  // Found by the fault soak (tests/py/test_fault_soak.py): the delete lands, its reply is lost,
+  // another process locks at once, and the retried delete meets the new generation's 412. That
+  // is our own release, not someone breaking our lock.
+  const std::string bucket = gcstest::NewBucket();
+  auto real = std::shared_ptr<http::Transport>(http::NewCurlTransport());
+  GcsBackend other(Options(bucket, real));
+  LockInfo theirs = LockInfo::New("deploy", Env::Default());
+  bool armed = true;
+  auto losing = std::make_shared<LosingTransport>(real.get(), [&](const http::Request& r, int) {
+    if (!armed || r.method != "DELETE") return false;
+    armed = false;
+    EXPECT_TRUE(other.Lock(theirs).ok());
+    return true;
+  });
+  GcsBackend b(Options(bucket, losing));
+  LockInfo ours = LockInfo::New("deploy", Env::Default());
+  ASSERT_TRUE(b.Lock(ours).ok());
+  Status st = b.Unlock(ours.id);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(losing->lost(), 1);
+  auto held = b.CurrentLock();
+  ASSERT_TRUE(held.ok() && held->has_value());
+  EXPECT_EQ((*held)->id, theirs.id) << "the other process's lock is untouched";
+  ASSERT_TRUE(other.Unlock(theirs.id).ok());
+}
+
 TEST(GcsFaults, LockWhoseEveryInsertResponseIsLostIsStillRecognised) {
   const std::string bucket = gcstest::NewBucket();
   auto real = std::shared_ptr<http::Transport>(http::NewCurlTransport());

@@ -22,7 +22,7 @@ Status AppendLine(const std::string& path, const std::string& line) {
 }
 
 Status SoakCycle(Backend* backend, const std::string& history_path, const std::string& journal,
-                 int64_t lock_timeout_micros, bool create_if_missing) {
+                 int64_t lock_timeout_micros, bool create_if_missing, uint64_t* committed_serial) {
   NIC_ASSIGN_OR_RETURN(auto history, HistoryDb::Open(history_path));
   StateManagerOptions opts;
   opts.lock_timeout_micros = lock_timeout_micros;
@@ -31,11 +31,16 @@ Status SoakCycle(Backend* backend, const std::string& history_path, const std::s
   NIC_ASSIGN_OR_RETURN(std::string id, mgr.Lock("soak cycle"));
   const std::string pid = std::to_string(::getpid());
   NIC_RETURN_IF_ERROR(AppendLine(journal, "B " + pid + "\n"));
-  NIC_ASSIGN_OR_RETURN(std::optional<StateDocument> cur, mgr.Read());
-  if (!cur && !create_if_missing) return Status::Internal("the seeded state vanished");
-  StateDocument doc = cur ? *cur : StateDocument::NewEmpty("aws", "contention", "us-west-2", Env::Default()->NowMicros());
-  doc.metadata.deploy_count += 1;
-  Status st = mgr.Persist(doc, "soak cycle");
+  Status st = [&]() -> Status {
+    NIC_ASSIGN_OR_RETURN(std::optional<StateDocument> cur, mgr.Read());
+    if (!cur && !create_if_missing) return Status::Internal("the seeded state vanished");
+    StateDocument doc = cur ? *cur : StateDocument::NewEmpty("aws", "contention", "us-west-2", Env::Default()->NowMicros());
+    doc.metadata.deploy_count += 1;
+    NIC_RETURN_IF_ERROR(mgr.Persist(doc, "soak cycle"));
+    if (committed_serial != nullptr) *committed_serial = doc.serial;
+    return Status::OK();
+  }();
+  // The hold ends in the journal before the lock is released (here or by mgr's destructor).
   NIC_RETURN_IF_ERROR(AppendLine(journal, "E " + pid + "\n"));
   NIC_RETURN_IF_ERROR(st);
   return mgr.Unlock();
