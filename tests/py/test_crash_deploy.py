@@ -16,6 +16,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import signal
 import subprocess
 import time
@@ -35,10 +36,22 @@ class Target:
         self.snap = os.path.join(work, "baseline")
 
     def snapshot(self):
+        # The history database is in WAL mode: committed records may still be in nic-history.db-wal,
+        # so the copy goes through SQLite's backup API rather than copying the main file alone.
         os.makedirs(self.snap, exist_ok=True)
-        shutil.copy(self.hist, self.snap)
+        src = sqlite3.connect(self.hist)
+        dst = sqlite3.connect(os.path.join(self.snap, "nic-history.db"))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
 
     def restore(self):
+        # A -wal/-shm left from the killed run belongs to the old file: remove them with it.
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.hist + suffix):
+                os.remove(self.hist + suffix)
         shutil.copy(os.path.join(self.snap, "nic-history.db"), self.hist)
 
 
