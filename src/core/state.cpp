@@ -10,6 +10,7 @@
 
 #include "nic/crypto.h"
 #include "nic/env.h"
+#include "nic/json_limits.h"
 #include "nic/lock.h"
 #include "nic/version.h"
 
@@ -325,6 +326,11 @@ Status ValidateStateDocument(const StateDocument& d, const std::string& source) 
 
 Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source, ParseNotes* notes) {
   Checker c(source);
+  if (Status deep = CheckJsonDepth(bytes, source); !deep.ok()) {
+    return Status::InvalidState(deep.message())
+        .WithDetail("file", source)
+        .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
+  }
   json j;
   try {
     j = json::parse(bytes.begin(), bytes.end());
