@@ -25,13 +25,16 @@ if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
 # The same sanitizer build directory as stage 2 of scripts/test.sh (clang, ASan + UBSan).
-CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNIC_SANITIZE=ON \
-  -DNIC_FUZZ=ON -DNIC_WERROR=OFF -DNIC_BUILD_BENCH=OFF -DNIC_TESTS_NEED_BINARY=OFF "${launcher[@]}" >/dev/null
+# NIC_FUZZ_SKIP_BUILD=1 runs the targets already built (e.g. while that directory is rebuilding).
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   for f in tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
 fi
-ninja -C "$BUILD" "${targets[@]}"
+if [[ "${NIC_FUZZ_SKIP_BUILD:-0}" != "1" ]]; then
+  CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNIC_SANITIZE=ON \
+    -DNIC_FUZZ=ON -DNIC_WERROR=OFF -DNIC_BUILD_BENCH=OFF -DNIC_TESTS_NEED_BINARY=OFF "${launcher[@]}" >/dev/null
+  ninja -C "$BUILD" "${targets[@]}"
+fi
 
 # Seed files per target: hand-made ones plus the project's fixtures and the shared test data.
 seed_sources() {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -71,7 +72,9 @@ TEST(HostileState, InvalidUtf8IsRefusedNamingFileAndLine) {
   EXPECT_EQ(r.status().code(), ErrorCode::kInvalidState);
   EXPECT_NE(r.status().message().find("/srv/nic-state.json"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("UTF-8"), std::string::npos) << r.status().message();
-  EXPECT_NE(r.status().message().find("line 3"), std::string::npos) << r.status().message();
+  size_t bad = doc.find("\xC3\x28");
+  std::string line = "line " + std::to_string(1 + std::count(doc.begin(), doc.begin() + static_cast<long>(bad), '\n'));
+  EXPECT_NE(r.status().message().find(line + ","), std::string::npos) << line << ": " << r.status().message();
 }
 
 TEST(HostileLock, DeepAndInvalidLockRecordsAreClearErrors) {
@@ -120,6 +123,22 @@ TEST(HostileStatePath, WorldWritableDirectoryWithoutStickyBitIsRefused) {
   // And a private directory is of course fine.
   ASSERT_EQ(::chmod(shared.c_str(), 0700), 0);
   EXPECT_TRUE((*b)->WriteState("v2", WriteCondition{}).ok());
+}
+
+TEST(HostileStatePath, DirectoriesNicCreatesArePrivateWhateverTheUmask) {
+  // Under umask 0 a plain mkdir would make them 0777, which the check above would then refuse.
+  testing::TempDir dir;
+  mode_t old = ::umask(0);
+  auto b = OpenBackend(LocalAt(dir.File("a/b/nic-state.json")));
+  ASSERT_TRUE(b.ok());
+  auto w = (*b)->WriteState("{}", WriteCondition{});
+  ::umask(old);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  for (const char* d : {"a", "a/b"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(dir.File(d).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u) << d;
+  }
 }
 
 }  // namespace
