@@ -341,6 +341,14 @@ Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::stri
     return Status::InvalidState(source + ": not valid JSON at " + where + " (" + what + ")")
         .WithDetail("file", source)
         .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
+  } catch (const json::exception& e) {
+    // Not a syntax error but a value JSON cannot hold, e.g. a number beyond double range
+    // ("1e999", found by fuzz_state): the parser throws out_of_range, with no position.
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return Status::InvalidState(source + ": not valid JSON (" + what + ")")
+        .WithDetail("file", source)
+        .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
   }
   if (!j.is_object()) return c.Expect("$", j, "a JSON object");
 

@@ -77,6 +77,18 @@ TEST(HostileState, InvalidUtf8IsRefusedNamingFileAndLine) {
   EXPECT_NE(r.status().message().find(line + ","), std::string::npos) << line << ": " << r.status().message();
 }
 
+TEST(HostileState, NumberBeyondDoubleRangeIsAnErrorNotAnException) {
+  // fuzz_state's finding (build-asan/crashes/fuzz_state/crash-cf1698...): "555e5500" made the
+  // parser throw out_of_range, which escaped ParseStateDocument and terminated NIC.
+  auto r = ParseStateDocument("555e5500{\"}}}", "/srv/nic-state.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidState);
+  EXPECT_NE(r.status().message().find("/srv/nic-state.json: not valid JSON"), std::string::npos) << r.status().message();
+  auto in_doc = ParseStateDocument(ValidStateWithCloudValue("1e999"), "s.json");
+  ASSERT_FALSE(in_doc.ok());
+  EXPECT_NE(in_doc.status().message().find("number overflow"), std::string::npos) << in_doc.status().message();
+}
+
 TEST(HostileLock, DeepAndInvalidLockRecordsAreClearErrors) {
   auto deep = LockInfo::FromJson(Nested(100000), "s3://b/k.tflock");
   ASSERT_FALSE(deep.ok());
