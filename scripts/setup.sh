@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libsqlite3-dev
   libfmt-dev libcxxopts-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   jq curl python3
+  clang libclang-rt-14-dev ccache
 )
 
 missing=()

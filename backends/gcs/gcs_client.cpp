@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nic/lock.h"
+#include "nic/json_limits.h"
 
 namespace nic::gcs {
 namespace {
@@ -16,7 +17,7 @@ constexpr const char* kService = "gcs";
 // Returns "reason: message", or a description of what the body was when it is not that shape.
 std::string DescribeErrorBody(const http::Response& r) {
   if (r.body.empty()) return "(empty response body)";
-  auto j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  auto j = ParseJsonBounded(r.body);
   std::string snippet;
   for (char c : r.body.substr(0, 160)) snippet += std::isprint(static_cast<unsigned char>(c)) ? c : ' ';
   if (j.is_discarded() || !j.is_object() || !j.contains("error") || !j["error"].is_object()) {
@@ -48,7 +49,7 @@ Result<int64_t> ParseInt64(const std::string& text, const std::string& what) {
 
 // int64 fields of an object resource arrive as JSON strings ("generation": "1700000000000000").
 Result<ObjectVersion> ParseObjectResource(const std::string& body, const std::string& resource) {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto j = ParseJsonBounded(body);
   if (j.is_discarded() || !j.is_object()) {
     return Status::InvalidInput("gcs backend: the object resource returned for " + resource + " is not JSON");
   }

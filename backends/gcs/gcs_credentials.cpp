@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "nic/gcp_auth.h"
+#include "nic/json_limits.h"
 #include "nic/retry.h"
 
 namespace nic::gcs {
@@ -35,7 +36,7 @@ class AuthorizedUserTokenSource final : public auth::TokenSource {
                                   {"client_secret", secret_},
                                   {"refresh_token", refresh_}});
     NIC_ASSIGN_OR_RETURN(http::Response resp, http::SendWithRetry(*transport_, req));
-    auto j = nlohmann::json::parse(resp.body, nullptr, false);
+    auto j = ParseJsonBounded(resp.body);
     if (!resp.ok()) {
       std::string detail;
       if (j.is_object() && j.contains("error") && j["error"].is_string()) detail = j["error"].get<std::string>();
@@ -101,7 +102,7 @@ Result<std::unique_ptr<auth::TokenSource>> FromKeyJson(const std::string& value,
     text = ss.str();
   }
   const std::string origin = where + (inline_json ? "" : " (" + value + ")");
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = ParseJsonBounded(text);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidConfig("gcs backend: " + origin + " is not valid JSON");
   auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
   if (str("type") == "authorized_user") {

@@ -115,8 +115,25 @@ Status LocalBackend::CheckNotSymlink(const std::string& p) const {
   return Status::OK();
 }
 
+Status LocalBackend::CheckDirectoryNotWorldWritable(const std::string& p) const {
+  std::string dir = std::filesystem::path(p).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return Status::OK();  // reported by the I/O itself
+  if ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0) {
+    return Status::Refused("the directory " + dir + " of " + p +
+                           " is writable by every user and has no sticky bit, so any local user could replace "
+                           "or delete the state or its lock; NIC refuses to use it")
+        .WithDetail("directory", dir)
+        .WithSuggestion("run `chmod o-w " + dir + "` (or `chmod +t " + dir +
+                        "` for a shared directory), or keep the state in a directory only you can write");
+  }
+  return Status::OK();
+}
+
 Result<StateBlob> LocalBackend::ReadState() {
   NIC_RETURN_IF_ERROR(CheckNotSymlink(path_));
+  NIC_RETURN_IF_ERROR(CheckDirectoryNotWorldWritable(path_));
   StateBlob blob;
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) {
@@ -139,6 +156,7 @@ Result<std::string> LocalBackend::WriteState(std::string_view bytes, const Write
   NIC_RETURN_IF_ERROR(CheckNotSymlink(path_));
   auto dir = std::filesystem::path(path_).parent_path().string();
   if (!dir.empty()) NIC_RETURN_IF_ERROR(env_->CreateDirs(dir));
+  NIC_RETURN_IF_ERROR(CheckDirectoryNotWorldWritable(path_));
   auto current = env_->ReadFile(path_);
   bool exists = current.ok();
   if (!exists && current.status().code() != ErrorCode::kNotFound) return current.status();
@@ -170,6 +188,7 @@ Status LocalBackend::Lock(const LockInfo& info) {
   auto dir = std::filesystem::path(lock_path_).parent_path().string();
   if (!dir.empty()) NIC_RETURN_IF_ERROR(env_->CreateDirs(dir));
   NIC_RETURN_IF_ERROR(CheckNotSymlink(lock_path_));
+  NIC_RETURN_IF_ERROR(CheckDirectoryNotWorldWritable(lock_path_));
   int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Status::IOError("cannot open lock file " + lock_path_ + ": " + std::strerror(errno));
   ::fchmod(fd, 0600);

@@ -42,6 +42,9 @@ class LocalBackend : public Backend {
 
  private:
   Status CheckNotSymlink(const std::string& p) const;
+  // Refuses a state whose directory any user may write to without the sticky bit (as ssh's
+  // StrictModes does for ~/.ssh): anyone could rename another file over the state or its lock.
+  Status CheckDirectoryNotWorldWritable(const std::string& p) const;
 
   std::string path_;
   std::string lock_path_;

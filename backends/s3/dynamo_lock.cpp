@@ -1,13 +1,14 @@
 #include "backends/s3/dynamo_lock.h"
 
 #include "nic/env.h"
+#include "nic/json_limits.h"
 #include "nic/log.h"
 
 namespace nic::s3 {
 
 std::optional<std::string> ItemString(const std::string& body, const std::string& name, bool* item_present) {
   *item_present = false;
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto j = ParseJsonBounded(body);
   if (j.is_discarded() || !j.is_object() || !j.contains("Item") || !j["Item"].is_object()) return std::nullopt;
   *item_present = true;
   const auto& item = j["Item"];

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "nic/importer.h"
+#include "nic/json_limits.h"
 #include "src/core/simd_json.h"
 
 namespace nic {
@@ -554,6 +555,10 @@ class TfstateSax {
       if (array) return Fail("a tfstate must be a JSON object, found an array");
       path_.push_back(PathSeg{});
       return true;
+    }
+    if (depth() >= static_cast<size_t>(kMaxJsonDepth)) {
+      return Fail(fmt::format("JSON nested more than {} levels deep; no Terraform state nests this deep, so the "
+                              "file is damaged or not a tfstate", kMaxJsonDepth));
     }
     BeforeValue();
     if (capturing_) {

@@ -95,6 +95,10 @@ class Transport {
   virtual TransportStats stats() const { return {}; }
 };
 
+// The largest response body a transport accepts by default: far above any state, lock or API
+// answer NIC reads, far below what would exhaust a CI runner's memory.
+inline constexpr size_t kDefaultMaxResponseBytes = size_t{256} << 20;
+
 struct TransportOptions {
   int parallelism = 10;  // Terraform's default for --parallelism
   std::chrono::milliseconds connect_timeout{10'000};
@@ -106,6 +110,10 @@ struct TransportOptions {
   // the clear.
   bool allow_insecure_http = false;
   std::string user_agent = "nic/0.1";
+  // A response body larger than this fails the request (kInvalidInput, not retried) instead of
+  // growing memory without bound: a Content-Length above it is refused before any body byte is
+  // read, and a body without one is cut off once it passes it.
+  size_t max_response_bytes = kDefaultMaxResponseBytes;
 };
 
 // libcurl implementation: a pool of easy handles sharing DNS, TLS session and connection caches
@@ -161,6 +169,10 @@ std::string RedactHeaders(const Headers& headers);
 // service, method and redacted URL, plus `detail` (an error code and message from the body).
 Status StatusFromResponse(const Request& request, const Response& response,
                           std::string_view detail = "");
+
+// The error for a response whose body passed `limit` bytes (see max_response_bytes): names the
+// request, the limit and the declared Content-Length if any; kInvalidInput, never retried.
+Status ResponseTooLarge(const Request& request, const Headers& response_headers, size_t limit);
 
 // "s3 PUT https://host/b/k" with secrets redacted: the prefix every error message uses.
 std::string DescribeRequest(const Request& request);

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "nic/aws_error.h"
+#include "nic/json_limits.h"
 
 namespace nic::awsprov {
 namespace {
@@ -175,7 +176,7 @@ Result<json> AwsClient::Rest(const std::string& service, const std::string& acti
     return MapError(service, action.substr(action.find(':') + 1), req, resp);
   }
   if (resp.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  json j = json::parse(resp.body, nullptr, false);
+  json j = ParseJsonBounded(resp.body);
   if (j.is_discarded()) {
     return Status::InvalidInput(action + " returned a body that is not JSON: " + resp.body.substr(0, 200));
   }

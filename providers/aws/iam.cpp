@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "nic/json_limits.h"
 #include "providers/aws/collections.h"
 
 namespace nic::awsprov {
@@ -16,8 +17,8 @@ std::string NormalizePolicy(const json& v) {
   if (v.is_object() || v.is_array()) return v.dump();
   if (!v.is_string()) return "";
   std::string s = v.get<std::string>();
-  json j = json::parse(s, nullptr, false);
-  if (j.is_discarded()) j = json::parse(http::UriDecode(s), nullptr, false);
+  json j = ParseJsonBounded(s);
+  if (j.is_discarded()) j = ParseJsonBounded(http::UriDecode(s));
   return j.is_discarded() ? s : j.dump();
 }
 

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "nic/json_limits.h"
 #include "providers/kubernetes/util.h"
 
 namespace nic::kubeprov {
@@ -106,7 +107,7 @@ Result<http::Response> KubeClient::Send(http::Request request) {
 Status KubeClient::ApiError(const Kind& kind, const std::string& verb, const std::string& ns, const std::string& name,
                             const http::Request& request, const http::Response& response) const {
   // Kubernetes errors are Status objects: {"kind":"Status","message":..,"reason":..,"details":{..},"code":..}.
-  json body = json::parse(response.body, nullptr, false);
+  json body = ParseJsonBounded(response.body);
   std::string reason, message;
   if (body.is_object()) {
     reason = body.value("reason", "");
@@ -174,7 +175,7 @@ Result<std::optional<json>> KubeClient::Get(const Kind& kind, const std::string&
   NIC_ASSIGN_OR_RETURN(http::Response resp, Send(r));
   if (resp.status == 404) return std::optional<json>();
   if (!resp.ok()) return ApiError(kind, "get", ns, name, r, resp);
-  json obj = json::parse(resp.body, nullptr, false);
+  json obj = ParseJsonBounded(resp.body);
   if (!obj.is_object()) return Status::InvalidInput("get " + kind.Describe(ns, name) + ": response is not a JSON object");
   return std::optional<json>(std::move(obj));
 }
@@ -190,7 +191,7 @@ Result<json> KubeClient::Create(const Kind& kind, const std::string& ns, const j
   NIC_ASSIGN_OR_RETURN(http::Response resp, Send(r));
   std::string name = object["metadata"].value("name", "");
   if (!resp.ok()) return ApiError(kind, "create", ns, name, r, resp);
-  json obj = json::parse(resp.body, nullptr, false);
+  json obj = ParseJsonBounded(resp.body);
   if (!obj.is_object()) return Status::InvalidInput("create " + kind.Describe(ns, name) + ": response is not JSON");
   return obj;
 }
@@ -202,7 +203,7 @@ Result<json> KubeClient::Replace(const Kind& kind, const std::string& ns, const 
   r.body = object.dump();
   NIC_ASSIGN_OR_RETURN(http::Response resp, Send(r));
   if (!resp.ok()) return ApiError(kind, "update", ns, name, r, resp);
-  json obj = json::parse(resp.body, nullptr, false);
+  json obj = ParseJsonBounded(resp.body);
   if (!obj.is_object()) return Status::InvalidInput("update " + kind.Describe(ns, name) + ": response is not JSON");
   return obj;
 }
@@ -231,7 +232,7 @@ Result<std::vector<json>> KubeClient::List(const Kind& kind, const std::string& 
     NIC_ASSIGN_OR_RETURN(http::Response resp, Send(r));
     ++list_pages_;
     if (!resp.ok()) return ApiError(kind, "list", "", "", r, resp);
-    json list = json::parse(resp.body, nullptr, false);
+    json list = ParseJsonBounded(resp.body);
     if (!list.is_object()) return Status::InvalidInput("list " + kind.Resource() + ": response is not a JSON object");
     for (auto& item : list.value("items", json::array())) items.push_back(std::move(item));
     std::string next;

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <semaphore>
@@ -14,8 +15,20 @@ namespace {
 
 std::once_flag g_curl_init;
 
+// A response body and its size limit (the same rule as the shared curl transport's).
+struct BodySink {
+  std::string* body = nullptr;
+  size_t limit = 0;
+  bool exceeded = false;
+};
+
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (size * n > sink->limit - std::min(sink->limit, sink->body->size())) {
+    sink->exceeded = true;
+    return 0;  // libcurl aborts the transfer with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, size * n);
   return size * n;
 }
 
@@ -107,8 +120,10 @@ class KubeTransport final : public http::Transport {
     auto total = request.timeout.count() > 0 ? request.timeout : options_.total_timeout;
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
     curl_easy_setopt(h, CURLOPT_USERAGENT, "nic/0.1");
+    BodySink sink{&resp.body, options_.max_response_bytes};
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
     if (request.method == "GET" && request.body.empty()) {
@@ -135,6 +150,9 @@ class KubeTransport final : public http::Transport {
     Release(h);
     slots_.release();
     ++requests_;
+    if (rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR && sink.exceeded)) {
+      return http::ResponseTooLarge(request, resp.headers, options_.max_response_bytes);
+    }
     if (rc != CURLE_OK) return MapCurlError(request, rc, errbuf);
     resp.status = static_cast<int>(status);
     if (LogEnabled(LogLevel::kDebug)) {

@@ -18,6 +18,7 @@ struct KubeTransportOptions {
   int parallelism = 10;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds total_timeout{60'000};
+  size_t max_response_bytes = http::kDefaultMaxResponseBytes;  // as http::TransportOptions
 };
 
 std::unique_ptr<http::Transport> NewKubeTransport(const kube::Connection& connection,

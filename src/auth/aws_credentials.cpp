@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "nic/aws_auth.h"
+#include "nic/json_limits.h"
 #include "nic/aws_error.h"
 #include "nic/retry.h"
 #include "nic/xml.h"
@@ -297,7 +298,7 @@ class Chain final : public CredentialProvider {
     creds.url += role;
     NIC_ASSIGN_OR_RETURN(http::Response c, send(creds));
     if (c.status != 200) return Status::Unavailable("IMDS credentials for role " + role + " returned HTTP " + std::to_string(c.status));
-    auto j = nlohmann::json::parse(c.body, nullptr, false);
+    auto j = ParseJsonBounded(c.body);
     if (j.is_discarded() || !j.is_object() || !j.contains("AccessKeyId") || !j.contains("SecretAccessKey")) {
       return Status::InvalidInput("IMDS returned unreadable credentials for role " + role);
     }

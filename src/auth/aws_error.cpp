@@ -1,4 +1,5 @@
 #include "nic/aws_error.h"
+#include "nic/json_limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -37,7 +38,7 @@ AwsError ParseError(const http::Response& r) {
       }
     }
   } else if (i != std::string::npos && r.body[i] == '{') {
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    auto j = ParseJsonBounded(r.body);
     if (!j.is_discarded() && j.is_object()) {
       auto str = [&](const char* k) {
         return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();

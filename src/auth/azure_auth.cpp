@@ -1,4 +1,5 @@
 #include "nic/azure_auth.h"
+#include "nic/json_limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -284,7 +285,7 @@ class EntraClientCredentials final : public auth::TokenSource {
     req.retry = http::RetryMode::kSafe;  // minting a token has no side effects
     int64_t now = clock_();
     NIC_ASSIGN_OR_RETURN(http::Response resp, http::SendWithRetry(*transport_, req));
-    auto j = nlohmann::json::parse(resp.body, nullptr, false);
+    auto j = ParseJsonBounded(resp.body);
     if (!resp.ok()) {
       std::string detail;
       if (j.is_object()) detail = j.value("error", "") + ": " + j.value("error_description", "");

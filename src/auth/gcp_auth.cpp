@@ -1,4 +1,5 @@
 #include "nic/gcp_auth.h"
+#include "nic/json_limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +17,7 @@ using nlohmann::json;
 // Reads {access_token, expires_in} from a token endpoint's answer.
 Result<auth::AccessToken> ParseTokenResponse(const http::Request& req, const http::Response& resp,
                                              const std::string& who, int64_t now) {
-  auto j = json::parse(resp.body, nullptr, false);
+  auto j = ParseJsonBounded(resp.body);
   if (!resp.ok()) {
     std::string detail;
     if (j.is_object()) {
@@ -108,7 +109,7 @@ std::unique_ptr<auth::Authorizer> Bearer(std::unique_ptr<auth::TokenSource> src,
 }  // namespace
 
 Result<ServiceAccountKey> ParseServiceAccountKey(std::string_view text) {
-  auto j = json::parse(text, nullptr, false);
+  auto j = ParseJsonBounded(text);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidConfig("Google credentials are not valid JSON");
   std::string type = j.value("type", "");
   if (type != "service_account") {

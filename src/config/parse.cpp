@@ -16,11 +16,14 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "nic/config.h"
@@ -29,6 +32,53 @@
 namespace nic {
 
 namespace {
+
+// yaml-cpp 0.7's LoadAll never returns on some malformed input, "," alone for one (found by
+// fuzz_config; jbeder/yaml-cpp#1040, fixed upstream by #1319): its parser keeps reporting an
+// empty document at the same place without consuming the offending token, and LoadAll allocates
+// a node per round until memory runs out. This pass walks the documents with a handler that
+// keeps nothing and stops at the first such repeat, so LoadAll only ever sees input that ends.
+class StuckParserDetector : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override { events_ = 0; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Event(&mark); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { Event(nullptr); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override { Event(nullptr); }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Event(nullptr);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Event(nullptr);
+  }
+  void OnMapEnd() override {}
+
+  // Where the parser got stuck, once a document held only a null at the same place as the one
+  // before it; nullopt when every document ended normally.
+  static std::optional<YAML::Mark> Find(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    StuckParserDetector h;
+    std::optional<YAML::Mark> previous_lone_null;
+    while (parser.HandleNextDocument(h)) {
+      std::optional<YAML::Mark> lone_null;
+      if (h.events_ == 1 && h.null_mark_) lone_null = h.null_mark_;
+      if (lone_null && previous_lone_null && lone_null->pos == previous_lone_null->pos) return lone_null;
+      previous_lone_null = lone_null;
+      h.null_mark_.reset();
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void Event(const YAML::Mark* null_mark) {
+    if (++events_ == 1 && null_mark != nullptr) null_mark_ = *null_mark;
+  }
+  int events_ = 0;
+  std::optional<YAML::Mark> null_mark_;
+};
+
 
 using config_internal::Describe;
 using config_internal::Kind;
@@ -1704,6 +1754,12 @@ ConfigLoadResult Parser::Run(const std::string& text) {
   if (!errors_.empty()) return finish();
   YAML::Node root;
   try {
+    if (auto stuck = StuckParserDetector::Find(text)) {
+      Error(SourceMark{stuck->line + 1, stuck->column + 1}, "",
+            "the file is not valid YAML: unexpected character at this position.", "well-formed YAML",
+            "a token that starts no value");
+      return finish();
+    }
     std::vector<YAML::Node> docs = YAML::LoadAll(text);
     if (docs.size() > 1) {
       Error(MarkOf(docs[1]), "",

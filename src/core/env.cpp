@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace nic {
 namespace {
@@ -115,10 +116,23 @@ class PosixEnv : public Env {
     return Status::OK();
   }
 
+  // Directories NIC creates (for state, history, outputs) are 0700 whatever the umask: one made
+  // 0777 under umask 0 would let any local user replace the state inside it.
   Status CreateDirs(const std::string& path) override {
     std::error_code ec;
-    std::filesystem::create_directories(path, ec);
-    if (ec) return Status::IOError("cannot create directory " + path + ": " + ec.message());
+    std::filesystem::path p(path);
+    std::vector<std::filesystem::path> missing;
+    for (auto q = p; !q.empty() && !std::filesystem::exists(q, ec); q = q.parent_path()) {
+      missing.push_back(q);
+      if (q == q.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) {
+        return Status::IOError("cannot create directory " + it->string() + ": " + std::strerror(errno));
+      }
+      ::chmod(it->c_str(), 0700);
+    }
+    if (!std::filesystem::is_directory(p, ec)) return Status::IOError("cannot create directory " + path + ": not a directory");
     return Status::OK();
   }
 

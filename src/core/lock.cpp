@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nic/env.h"
+#include "nic/json_limits.h"
 #include "nic/version.h"
 
 namespace nic {
@@ -55,6 +56,7 @@ std::string LockInfo::ToJson() const {
 }
 
 Result<LockInfo> LockInfo::FromJson(std::string_view text, const std::string& source) {
+  NIC_RETURN_IF_ERROR(CheckJsonDepth(text, source));
   nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return Status::InvalidInput(source + ": lock information is not valid JSON")

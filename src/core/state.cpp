@@ -12,6 +12,7 @@
 
 #include "nic/crypto.h"
 #include "nic/env.h"
+#include "nic/json_limits.h"
 #include "nic/lock.h"
 #include "nic/version.h"
 #include "src/core/simd_json.h"
@@ -409,6 +410,11 @@ Status ValidateStateDocument(const StateDocument& d, const std::string& source) 
 
 Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source, ParseNotes* notes) {
   Checker c(source);
+  if (Status deep = CheckJsonDepth(bytes, source); !deep.ok()) {
+    return Status::InvalidState(deep.message())
+        .WithDetail("file", source)
+        .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
+  }
   json j;
   try {
     // simdjson builds the same DOM several times faster; nlohmann parses whatever it gives
@@ -419,6 +425,14 @@ Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::stri
     std::string what = e.what();
     if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
     return Status::InvalidState(source + ": not valid JSON at " + where + " (" + what + ")")
+        .WithDetail("file", source)
+        .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
+  } catch (const json::exception& e) {
+    // Not a syntax error but a value JSON cannot hold, e.g. a number beyond double range
+    // ("1e999", found by fuzz_state): the parser throws out_of_range, with no position.
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return Status::InvalidState(source + ": not valid JSON (" + what + ")")
         .WithDetail("file", source)
         .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
   }

@@ -3,6 +3,7 @@
 // bounds how many requests are in flight.
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -30,8 +31,20 @@ std::string EnvOr(const char* name) {
   return v != nullptr ? std::string(v) : std::string();
 }
 
+// Where WriteBody puts a response body, and how much it may hold.
+struct BodySink {
+  std::string* body = nullptr;
+  size_t limit = 0;
+  bool exceeded = false;
+};
+
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (size * n > sink->limit - std::min(sink->limit, sink->body->size())) {
+    sink->exceeded = true;
+    return 0;  // libcurl aborts the transfer with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, size * n);
   return size * n;
 }
 
@@ -129,8 +142,11 @@ class CurlTransport final : public Transport {
     auto total = request.timeout.count() > 0 ? request.timeout : options_.total_timeout;
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
     curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    BodySink sink{&resp.body, options_.max_response_bytes};
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    // Refuses a declared Content-Length above the limit before reading the body.
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
 
@@ -168,7 +184,9 @@ class CurlTransport final : public Transport {
 
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
     if (rc != CURLE_OK) {
-      Status st = MapCurlError(request, rc, errbuf);
+      Status st = rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR && sink.exceeded)
+                      ? ResponseTooLarge(request, resp.headers, options_.max_response_bytes)
+                      : MapCurlError(request, rc, errbuf);
       if (LogEnabled(LogLevel::kDebug)) {
         Log(LogLevel::kDebug, "http: " + DescribeRequest(request) + " failed after " + std::to_string(ms) +
                                   " ms: " + st.message() + " [request headers: " + RedactHeaders(request.headers) + "]");

@@ -276,6 +276,18 @@ std::string DescribeRequest(const Request& request) {
   return out;
 }
 
+Status ResponseTooLarge(const Request& request, const Headers& response_headers, size_t limit) {
+  std::string declared;
+  if (auto cl = response_headers.Get("Content-Length")) declared = " (it declared Content-Length: " + *cl + ")";
+  Status st = Status::InvalidInput(DescribeRequest(request) + ": the response body is larger than the " +
+                                   std::to_string(limit) + "-byte limit" + declared +
+                                   "; NIC stopped reading it. Check that the endpoint is the intended service "
+                                   "(a wrong endpoint or an intercepting proxy can answer with an unrelated body)");
+  st.WithDetail("retryable", "false");
+  st.WithDetail("max_response_bytes", std::to_string(limit));
+  return st;
+}
+
 Status StatusFromResponse(const Request& request, const Response& response, std::string_view detail) {
   std::string msg = DescribeRequest(request) + ": HTTP " + std::to_string(response.status);
   if (!detail.empty()) msg += " " + std::string(detail);

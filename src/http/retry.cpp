@@ -1,4 +1,5 @@
 #include "nic/retry.h"
+#include "nic/json_limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -88,7 +89,7 @@ std::string CloudErrorCode(const Response& r) {
     return "";
   }
   if (body[i] == '{') {
-    auto j = nlohmann::json::parse(body, nullptr, false);
+    auto j = ParseJsonBounded(body);
     if (j.is_discarded() || !j.is_object()) return "";
     auto str = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : std::string(); };
     if (j.contains("__type")) {

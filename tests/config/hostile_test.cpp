@@ -95,6 +95,21 @@ TEST(HostileYaml, InvalidUtf8IsLocated) {
   EXPECT_TRUE(Parse("project_name: demo\ntheme: {title: \"Nébari ✓ 🚀\"}\n").ok());
 }
 
+TEST(HostileYaml, LoneCommaEndsInsteadOfLoopingForever) {
+  // fuzz_config's finding: yaml-cpp 0.7's LoadAll loops forever, allocating, on "," (and on
+  // anything whose parser stalls on a token that starts no value).
+  for (const char* text : {",", "\n,\n", "project_name: demo\n---\n,\n"}) {
+    auto r = ParseFailsQuickly(text, 10000);
+    ASSERT_EQ(r.errors.size(), 1u) << text << DumpDiagnostics(r);
+    EXPECT_NE(r.errors[0].message.find("not valid YAML"), std::string::npos) << r.errors[0].message;
+    EXPECT_GT(r.errors[0].line, 0);
+  }
+  // Real multi-document files are still counted exactly.
+  auto two = Parse("project_name: a\n---\nproject_name: b\n");
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.errors[0].message.find("2 YAML documents"), std::string::npos) << two.errors[0].message;
+}
+
 TEST(HostileYaml, TabIndentationIsLocated) {
   auto r = ParseFailsQuickly("project_name: demo\nlocal:\n\tkube_context: x\n");
   EXPECT_EQ(r.errors[0].line, 3);

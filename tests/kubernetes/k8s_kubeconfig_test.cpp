@@ -242,6 +242,20 @@ TEST_F(KubeconfigTls, UntrustedServerCertificateFailsWithoutTheCa) {
   EXPECT_NE(r.status().message().find("TLS failure"), std::string::npos) << r.status().message();
 }
 
+TEST_F(KubeconfigTls, WithoutCaOrFlagVerificationStaysOn) {
+  // No certificate-authority and no insecure-skip-tls-verify: the system trust store decides, and
+  // it does not know the stand-in's self-signed certificate.
+  auto r = ReadDefault(Kubeconfig("", kTokenUser));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("TLS failure"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("system trust store"), std::string::npos) << r.status().message();
+  // insecure-skip-tls-verify: false is the same as absent.
+  auto off = ReadDefault(Kubeconfig("    insecure-skip-tls-verify: false\n", kTokenUser));
+  ASSERT_FALSE(off.ok());
+  EXPECT_NE(off.status().message().find("TLS failure"), std::string::npos) << off.status().message();
+}
+
 struct CapturedLog {
   std::vector<std::string> lines;
   static void Sink(LogLevel level, const std::string& line, void* arg) {
