@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "nic/aws_error.h"
+#include "providers/common/parallel.h"
 
 namespace nic::awsprov {
 namespace {
@@ -220,27 +221,7 @@ Status AwsClient::WaitUntil(const std::string& what, const std::function<Result<
 }
 
 void AwsClient::ParallelFor(size_t n, const std::function<void(size_t)>& f) const {
-  const size_t workers = std::min<size_t>(std::max(1, ctx_.parallelism), n);
-  if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) f(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> pool;
-  pool.reserve(workers);
-  for (size_t w = 0; w < workers; ++w) {
-    pool.emplace_back([&] {
-      // An exception must not end the process from a worker thread; the caller's result slot
-      // for that item keeps its "not done" error.
-      for (size_t i = next++; i < n; i = next++) {
-        try {
-          f(i);
-        } catch (...) {
-        }
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
+  tableprov::ParallelFor(ctx_.parallelism, n, f);
 }
 
 Tags AwsClient::NicTags(const std::string& resource_type, const json& desired, const std::string& node_pool) const {

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <thread>
 
+#include "providers/common/parallel.h"
+
 namespace nic::gcpprov {
 namespace {
 
@@ -290,25 +292,7 @@ Status GcpClient::RetryConflicts(const std::string& what, const std::function<St
 }
 
 void GcpClient::ParallelFor(size_t n, const std::function<void(size_t)>& f) const {
-  const size_t workers = std::min<size_t>(std::max(1, ctx_.parallelism), n);
-  if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) f(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> pool;
-  pool.reserve(workers);
-  for (size_t w = 0; w < workers; ++w) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < n; i = next++) {
-        try {
-          f(i);
-        } catch (...) {
-        }
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
+  tableprov::ParallelFor(ctx_.parallelism, n, f);
 }
 
 Labels GcpClient::NicLabels(const std::string& resource_type, const json& user_labels, const std::string& node_pool) const {
