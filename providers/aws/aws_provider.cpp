@@ -18,14 +18,6 @@ ResourceRef MakeRef(const std::string& collection, bool singleton, json value) {
 
 namespace {
 
-// Lists of strings compare as sets (AWS returns them in its own order).
-json Comparable(json v) {
-  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); })) {
-    std::sort(v.begin(), v.end());
-  }
-  return v;
-}
-
 class AwsProvider final : public tableprov::CollectionTableProvider<AwsClient, CollectionOps> {
  public:
   AwsProvider(const ProviderContext& context, AwsProviderOptions options)
@@ -50,7 +42,7 @@ class AwsProvider final : public tableprov::CollectionTableProvider<AwsClient, C
 
  protected:
   bool SameValue(const std::string&, const json& want, const json& have) const override {
-    return Comparable(want) == Comparable(have);
+    return tableprov::Comparable(want) == tableprov::Comparable(have);
   }
 
  private:

@@ -46,6 +46,15 @@ inline json AtPath(const json& j, const std::string& path) {
   }
 }
 
+// Lists of strings compare as sets (clouds return them in their own order): the value with such
+// a list sorted.
+inline json Comparable(json v) {
+  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); })) {
+    std::sort(v.begin(), v.end());
+  }
+  return v;
+}
+
 // Cloud responses and recorded state are JSON of a known shape; one of another shape makes
 // nlohmann::json throw. Exceptions never leave the library: they become kInvalidInput here.
 template <typename F>

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "providers/common/parallel.h"
+#include "providers/common/polling.h"
 
 namespace nic::gcpprov {
 namespace {
@@ -146,24 +147,14 @@ Result<std::vector<json>> GcpClient::ListAll(const std::string& method, const st
 }
 
 Status GcpClient::WaitUntil(const std::string& what, const std::function<Result<bool>(std::string* state)>& check) {
-  auto start = std::chrono::steady_clock::now();
-  auto deadline = start + std::chrono::microseconds(ctx_.wait_timeout_micros);
-  std::chrono::milliseconds delay = opt_.poll_initial;
-  std::string state;
-  while (true) {
-    NIC_ASSIGN_OR_RETURN(bool done, check(&state));
-    if (done) return Status::OK();
-    auto now = std::chrono::steady_clock::now();
-    if (now + delay > deadline) {
-      auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - start).count();
-      return Status::Timeout(what + " did not finish within " + std::to_string(waited) + " s (last state: " +
-                             (state.empty() ? "unknown" : state) + ")")
-          .WithSuggestion("check the operation in the Google Cloud console (project " + project() +
-                          "), then run the command again; it resumes from here");
-    }
-    std::this_thread::sleep_for(delay);
-    delay = std::min(opt_.poll_max, delay * 2);
-  }
+  return tableprov::PollUntil(
+      std::chrono::microseconds(ctx_.wait_timeout_micros), opt_.poll_initial, opt_.poll_max, check,
+      [&](int64_t waited, const std::string& state) {
+        return Status::Timeout(what + " did not finish within " + std::to_string(waited) + " s (last state: " +
+                               (state.empty() ? "unknown" : state) + ")")
+            .WithSuggestion("check the operation in the Google Cloud console (project " + project() +
+                            "), then run the command again; it resumes from here");
+      });
 }
 
 Result<json> GcpClient::PollGke(const json& operation, const std::string& what) {

@@ -20,14 +20,6 @@ ResourceRef MakeRef(const std::string& collection, bool singleton, json value) {
 
 namespace {
 
-// Lists of strings compare as sets (Google returns them in its own order).
-json Comparable(json v) {
-  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); })) {
-    std::sort(v.begin(), v.end());
-  }
-  return v;
-}
-
 // GCP creates are made idempotent by name (CollectionOps::create takes no client token): a retried
 // insert meets 409 ALREADY_EXISTS and claims the resource when it carries NIC's labels for this
 // cluster.
@@ -61,7 +53,7 @@ class GcpProvider final : public tableprov::CollectionTableProvider<GcpClient, C
         b.is_string()) {
       return LastSegment(a.get<std::string>()) == LastSegment(b.get<std::string>());
     }
-    return Comparable(a) == Comparable(b);
+    return tableprov::Comparable(a) == tableprov::Comparable(b);
   }
 
  private:
