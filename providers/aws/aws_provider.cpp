@@ -18,27 +18,15 @@ ResourceRef MakeRef(const std::string& collection, bool singleton, json value) {
 
 namespace {
 
-class AwsProvider final : public tableprov::CollectionTableProvider<AwsClient, CollectionOps> {
+class AwsProvider final : public tableprov::ParallelTableProvider<AwsClient, CollectionOps, DiscoverFn> {
  public:
   AwsProvider(const ProviderContext& context, AwsProviderOptions options)
-      : CollectionTableProvider(std::make_unique<AwsClient>(context, std::move(options)), OrderedCollections(),
-                                {"AWS", {"name", "id", "arn"}, "tagged", "id",
-                                 "remove the nic.nebari.dev tags from the ones NIC should not manage"}) {
-    for (auto* group : {&Ec2Discoverers, &IamDiscoverers, &EksDiscoverers, &EfsDiscoverers}) {
-      for (auto& d : (*group)()) discoverers_.push_back(std::move(d));
-    }
-  }
+      : ParallelTableProvider(std::make_unique<AwsClient>(context, std::move(options)), OrderedCollections(),
+                              AllDiscoverers(),
+                              {"AWS", {"name", "id", "arn"}, "tagged", "id",
+                               "remove the nic.nebari.dev tags from the ones NIC should not manage"}) {}
 
   std::string Name() const override { return "aws"; }
-
-  std::vector<Result<std::optional<json>>> ReadAll(const std::vector<ResourceRef>& refs) override {
-    return ReadAllInParallel(refs);
-  }
-
-  Result<std::vector<ResourceRef>> Discover(const std::string& cluster_name) override {
-    NIC_ASSIGN_OR_RETURN(auto found, RunDiscoverers(discoverers_, cluster_name));
-    return InDependencyOrder(std::move(found), cluster_name);
-  }
 
  protected:
   bool SameValue(const std::string&, const json& want, const json& have) const override {
@@ -62,7 +50,13 @@ class AwsProvider final : public tableprov::CollectionTableProvider<AwsClient, C
     return ordered;
   }
 
-  std::vector<DiscoverFn> discoverers_;
+  static std::vector<DiscoverFn> AllDiscoverers() {
+    std::vector<DiscoverFn> all;
+    for (auto* group : {&Ec2Discoverers, &IamDiscoverers, &EksDiscoverers, &EfsDiscoverers}) {
+      for (auto& d : (*group)()) all.push_back(std::move(d));
+    }
+    return all;
+  }
 };
 
 }  // namespace

@@ -282,4 +282,28 @@ class CollectionTableProvider : public Provider {
   ProviderWords words_;
 };
 
+// A table provider whose client runs calls in parallel (Client::ParallelFor) and whose discovery
+// is a list of independent discoverers, Status(Client&, cluster, std::vector<ResourceRef>* out)
+// (AWS, GCP): reads and discoverers run concurrently.
+template <typename Client, typename Ops, typename DiscoverFn>
+class ParallelTableProvider : public CollectionTableProvider<Client, Ops> {
+ public:
+  ParallelTableProvider(std::unique_ptr<Client> client, std::vector<Ops> ops, std::vector<DiscoverFn> discoverers,
+                        ProviderWords words)
+      : CollectionTableProvider<Client, Ops>(std::move(client), std::move(ops), std::move(words)),
+        discoverers_(std::move(discoverers)) {}
+
+  std::vector<Result<std::optional<json>>> ReadAll(const std::vector<ResourceRef>& refs) override {
+    return this->ReadAllInParallel(refs);
+  }
+
+  Result<std::vector<ResourceRef>> Discover(const std::string& cluster_name) override {
+    NIC_ASSIGN_OR_RETURN(auto found, this->RunDiscoverers(discoverers_, cluster_name));
+    return this->InDependencyOrder(std::move(found), cluster_name);
+  }
+
+ private:
+  std::vector<DiscoverFn> discoverers_;
+};
+
 }  // namespace nic::tableprov

@@ -23,28 +23,15 @@ namespace {
 // GCP creates are made idempotent by name (CollectionOps::create takes no client token): a retried
 // insert meets 409 ALREADY_EXISTS and claims the resource when it carries NIC's labels for this
 // cluster.
-class GcpProvider final : public tableprov::CollectionTableProvider<GcpClient, CollectionOps> {
+class GcpProvider final : public tableprov::ParallelTableProvider<GcpClient, CollectionOps, DiscoverFn> {
  public:
   explicit GcpProvider(std::unique_ptr<GcpClient> client)
-      : CollectionTableProvider(
-            std::move(client), OrderedCollections(),
+      : ParallelTableProvider(
+            std::move(client), OrderedCollections(), AllDiscoverers(),
             {"GCP", {"name", "id", "self_link"}, "labelled", "name",
-             "remove the nic_nebari_dev labels (or description marker) from the ones NIC should not manage"}) {
-    for (auto* group : {&ComputeDiscoverers, &GkeDiscoverers}) {
-      for (auto& d : (*group)()) discoverers_.push_back(std::move(d));
-    }
-  }
+             "remove the nic_nebari_dev labels (or description marker) from the ones NIC should not manage"}) {}
 
   std::string Name() const override { return "gcp"; }
-
-  std::vector<Result<std::optional<json>>> ReadAll(const std::vector<ResourceRef>& refs) override {
-    return ReadAllInParallel(refs);
-  }
-
-  Result<std::vector<ResourceRef>> Discover(const std::string& cluster_name) override {
-    NIC_ASSIGN_OR_RETURN(auto found, RunDiscoverers(discoverers_, cluster_name));
-    return InDependencyOrder(std::move(found), cluster_name);
-  }
 
  protected:
   // Names and URLs denote the same network ("net" vs ".../global/networks/net").
@@ -70,7 +57,13 @@ class GcpProvider final : public tableprov::CollectionTableProvider<GcpClient, C
     return ordered;
   }
 
-  std::vector<DiscoverFn> discoverers_;
+  static std::vector<DiscoverFn> AllDiscoverers() {
+    std::vector<DiscoverFn> all;
+    for (auto* group : {&ComputeDiscoverers, &GkeDiscoverers}) {
+      for (auto& d : (*group)()) all.push_back(std::move(d));
+    }
+    return all;
+  }
 };
 
 // An API root with a trailing "/": "https://container.googleapis.com/v1/".
