@@ -8,6 +8,7 @@
 #include "nic/aws_error.h"
 #include "providers/common/parallel.h"
 #include "providers/common/polling.h"
+#include "providers/common/resource_json.h"
 
 namespace nic::awsprov {
 namespace {
@@ -236,11 +237,7 @@ Tags AwsClient::NicTags(const std::string& resource_type, const json& desired, c
 
 // ---- helpers --------------------------------------------------------------------------------
 
-std::string JStr(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+std::string JStr(const json& j, const char* key) { return tableprov::StringAt(j, key); }
 
 std::optional<int64_t> JInt(const json& j, const char* key) {
   if (!j.is_object()) return std::nullopt;

@@ -12,10 +12,6 @@
 namespace nic {
 namespace awsprov {
 
-ResourceRef MakeRef(const std::string& collection, bool singleton, json value) {
-  return tableprov::MakeRef(collection, singleton, std::move(value));
-}
-
 namespace {
 
 class AwsProvider final : public tableprov::ParallelTableProvider<AwsClient, CollectionOps, DiscoverFn> {

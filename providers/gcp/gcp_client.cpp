@@ -7,6 +7,7 @@
 
 #include "providers/common/parallel.h"
 #include "providers/common/polling.h"
+#include "providers/common/resource_json.h"
 
 namespace nic::gcpprov {
 namespace {
@@ -320,11 +321,7 @@ bool GcpClient::IsNicDescribed(const std::string& description, const std::string
 
 // ---- helpers --------------------------------------------------------------------------------
 
-std::string JStr(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+std::string JStr(const json& j, const char* key) { return tableprov::StringAt(j, key); }
 
 std::optional<int64_t> JInt(const json& j, const char* key) {
   if (!j.is_object()) return std::nullopt;

@@ -14,10 +14,6 @@
 namespace nic {
 namespace gcpprov {
 
-ResourceRef MakeRef(const std::string& collection, bool singleton, json value) {
-  return tableprov::MakeRef(collection, singleton, std::move(value));
-}
-
 namespace {
 
 // GCP creates are made idempotent by name (CollectionOps::create takes no client token): a retried
