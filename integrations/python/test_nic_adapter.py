@@ -5,7 +5,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,19 +17,13 @@ import jsonschema
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 
 from nic_adapter import (NICAdapter, NICError, NICImportError, NICLockedError, NICRefusedError,  # noqa: E402
                          NICUsageError, NICValidationError)
+from niclib import free_port  # noqa: E402
 
 NIC = os.environ.get("NIC_BINARY", os.path.join(ROOT, "build", "nic"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class AdapterTest(unittest.TestCase):

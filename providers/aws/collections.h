@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "providers/aws/aws_client.h"
+#include "providers/common/resource_json.h"
 
 namespace nic::awsprov {
 
@@ -41,7 +42,7 @@ std::vector<DiscoverFn> EksDiscoverers();
 std::vector<DiscoverFn> EfsDiscoverers();
 
 // The address a discovered resource gets (state.h: key = name, else id).
-ResourceRef MakeRef(const std::string& collection, bool singleton, json value);
+using tableprov::MakeRef;
 
 // EC2 tags: CreateTags for changed keys, DeleteTags for keys NIC put there before and no longer
 // wants.

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <thread>
 
+#include "providers/common/resource_json.h"
+
 namespace nic::azureprov {
 namespace {
 
@@ -351,11 +353,7 @@ json ArmClient::NicTags(const std::string& resource_type, const json& desired, c
 
 // ---- helpers --------------------------------------------------------------------------------
 
-std::string JStr(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+std::string JStr(const json& j, const char* key) { return tableprov::StringAt(j, key); }
 
 std::string LastSegment(const std::string& id) {
   size_t at = id.rfind('/');

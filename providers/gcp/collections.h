@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "providers/gcp/gcp_client.h"
+#include "providers/common/resource_json.h"
 
 namespace nic::gcpprov {
 
@@ -35,6 +36,7 @@ std::vector<CollectionOps> GkeCollections();
 std::vector<DiscoverFn> ComputeDiscoverers();
 std::vector<DiscoverFn> GkeDiscoverers();
 
-ResourceRef MakeRef(const std::string& collection, bool singleton, json value);
+// The address a discovered resource gets (state.h: key = name, else id).
+using tableprov::MakeRef;
 
 }  // namespace nic::gcpprov

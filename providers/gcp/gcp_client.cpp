@@ -5,6 +5,10 @@
 #include <chrono>
 #include <thread>
 
+#include "providers/common/parallel.h"
+#include "providers/common/polling.h"
+#include "providers/common/resource_json.h"
+
 namespace nic::gcpprov {
 namespace {
 
@@ -144,24 +148,14 @@ Result<std::vector<json>> GcpClient::ListAll(const std::string& method, const st
 }
 
 Status GcpClient::WaitUntil(const std::string& what, const std::function<Result<bool>(std::string* state)>& check) {
-  auto start = std::chrono::steady_clock::now();
-  auto deadline = start + std::chrono::microseconds(ctx_.wait_timeout_micros);
-  std::chrono::milliseconds delay = opt_.poll_initial;
-  std::string state;
-  while (true) {
-    NIC_ASSIGN_OR_RETURN(bool done, check(&state));
-    if (done) return Status::OK();
-    auto now = std::chrono::steady_clock::now();
-    if (now + delay > deadline) {
-      auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - start).count();
-      return Status::Timeout(what + " did not finish within " + std::to_string(waited) + " s (last state: " +
-                             (state.empty() ? "unknown" : state) + ")")
-          .WithSuggestion("check the operation in the Google Cloud console (project " + project() +
-                          "), then run the command again; it resumes from here");
-    }
-    std::this_thread::sleep_for(delay);
-    delay = std::min(opt_.poll_max, delay * 2);
-  }
+  return tableprov::PollUntil(
+      std::chrono::microseconds(ctx_.wait_timeout_micros), opt_.poll_initial, opt_.poll_max, check,
+      [&](int64_t waited, const std::string& state) {
+        return Status::Timeout(what + " did not finish within " + std::to_string(waited) + " s (last state: " +
+                               (state.empty() ? "unknown" : state) + ")")
+            .WithSuggestion("check the operation in the Google Cloud console (project " + project() +
+                            "), then run the command again; it resumes from here");
+      });
 }
 
 Result<json> GcpClient::PollGke(const json& operation, const std::string& what) {
@@ -290,25 +284,7 @@ Status GcpClient::RetryConflicts(const std::string& what, const std::function<St
 }
 
 void GcpClient::ParallelFor(size_t n, const std::function<void(size_t)>& f) const {
-  const size_t workers = std::min<size_t>(std::max(1, ctx_.parallelism), n);
-  if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) f(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> pool;
-  pool.reserve(workers);
-  for (size_t w = 0; w < workers; ++w) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < n; i = next++) {
-        try {
-          f(i);
-        } catch (...) {
-        }
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
+  tableprov::ParallelFor(ctx_.parallelism, n, f);
 }
 
 Labels GcpClient::NicLabels(const std::string& resource_type, const json& user_labels, const std::string& node_pool) const {
@@ -345,11 +321,7 @@ bool GcpClient::IsNicDescribed(const std::string& description, const std::string
 
 // ---- helpers --------------------------------------------------------------------------------
 
-std::string JStr(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+std::string JStr(const json& j, const char* key) { return tableprov::StringAt(j, key); }
 
 std::optional<int64_t> JInt(const json& j, const char* key) {
   if (!j.is_object()) return std::nullopt;

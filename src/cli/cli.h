@@ -73,6 +73,16 @@ struct StateContext {
 };
 Result<StateContext> OpenState(const cxxopts::ParseResult& parsed);
 
+// The prologue of a command on the state: adds --format and the state options, parses, opens
+// the state. Returns nullopt with *exit_code set when the command must stop (help, usage
+// error, open failure; the error is already reported).
+struct PreparedState {
+  cxxopts::ParseResult parsed;
+  OutputFormat format;
+  StateContext ctx;
+};
+std::optional<PreparedState> PrepareStateCommand(cxxopts::Options& options, const Invocation& inv, int* exit_code);
+
 // Default local state path (design §6.1).
 inline constexpr const char* kDefaultStatePath = ".nebari/stages/02-infrastructure/nic-state.json";
 

@@ -11,32 +11,6 @@
 namespace nic::cli {
 namespace {
 
-// Shared prologue: options + parse + format + state context. Returns nullopt with *rc set
-// when the command must stop (help, usage error, open failure).
-struct Prepared {
-  cxxopts::ParseResult parsed;
-  OutputFormat format;
-  StateContext ctx;
-};
-
-std::optional<Prepared> Prepare(cxxopts::Options& options, const Invocation& inv, int* rc) {
-  AddFormatOption(options);
-  AddStateOptions(options);
-  auto parsed = ParseArgs(options, inv, rc);
-  if (!parsed) return std::nullopt;
-  auto fmt = GetFormat(*parsed);
-  if (!fmt.ok()) {
-    *rc = ReportError(fmt.status(), OutputFormat::kText);
-    return std::nullopt;
-  }
-  auto ctx = OpenState(*parsed);
-  if (!ctx.ok()) {
-    *rc = ReportError(ctx.status(), *fmt);
-    return std::nullopt;
-  }
-  return Prepared{std::move(*parsed), *fmt, std::move(ctx).value()};
-}
-
 void PrintNotes(const ParseNotes& notes) {
   for (const auto& m : notes.messages) Log(m);
 }
@@ -74,7 +48,7 @@ int RunStateShow(const Invocation& inv) {
   options.parse_positional({"address"});
   options.positional_help("[ADDRESS]");
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   auto doc = ReadExisting(p->ctx);
   if (!doc.ok()) return ReportError(doc.status(), p->format);
@@ -149,7 +123,7 @@ int RunStateShow(const Invocation& inv) {
 int RunStatePull(const Invocation& inv) {
   cxxopts::Options options("nic state pull", "Print the current state document to stdout.");
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   auto doc = ReadExisting(p->ctx);
   if (!doc.ok()) return ReportError(doc.status(), p->format);
@@ -166,7 +140,7 @@ int RunStatePush(const Invocation& inv) {
   options.parse_positional({"file"});
   options.positional_help("FILE");
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   if (!p->parsed.count("file")) return ReportError(Status::Usage("nic state push needs FILE (or - for stdin)"), p->format);
   std::string file = p->parsed["file"].as<std::string>();
@@ -195,7 +169,7 @@ int RunStatePush(const Invocation& inv) {
 int RunStateList(const Invocation& inv) {
   cxxopts::Options options("nic state list", "List the resource addresses recorded in the state.");
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   auto doc = ReadExisting(p->ctx);
   if (!doc.ok()) return ReportError(doc.status(), p->format);
@@ -213,7 +187,7 @@ int RunStateHistory(const Invocation& inv) {
   options.add_options()("limit", "How many versions", cxxopts::value<int>()->default_value("50"))(
       "all-lineages", "Include versions of other lineages (earlier, unrelated states)");
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   std::string lineage;
   if (!p->parsed.count("all-lineages")) {
@@ -259,7 +233,7 @@ int RunStateRollback(const Invocation& inv) {
                            "Write the content of an earlier serial back as a new version (history is kept).");
   options.add_options()("to", "The serial to restore", cxxopts::value<int64_t>());
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   if (!p->parsed.count("to")) return ReportError(Status::Usage("nic state rollback needs --to SERIAL"), p->format);
   int64_t to = p->parsed["to"].as<int64_t>();
@@ -293,7 +267,7 @@ int RunStateUnlock(const Invocation& inv) {
   options.parse_positional({"lock-id"});
   options.positional_help("LOCK_ID");
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   if (!p->parsed.count("lock-id")) {
     return ReportError(Status::Usage("nic state unlock needs the LOCK_ID shown in the lock error").WithSuggestion(
@@ -345,7 +319,7 @@ int RunStateMigrate(const Invocation& inv) {
       ("to-state", "Destination path when --to-backend is local", cxxopts::value<std::string>())
       ("force", "Replace a destination state of another lineage or a newer serial");
   int rc = 0;
-  auto p = Prepare(options, inv, &rc);
+  auto p = PrepareStateCommand(options, inv, &rc);
   if (!p) return rc;
   if (!p->parsed.count("to-backend")) return ReportError(Status::Usage("nic state migrate needs --to-backend"), p->format);
   BackendConfig to;

@@ -6,29 +6,6 @@
 namespace nic::cli {
 namespace {
 
-struct Opened {
-  OutputFormat format;
-  StateContext ctx;
-};
-
-std::optional<Opened> Open(cxxopts::Options& options, const Invocation& inv, int* rc) {
-  AddFormatOption(options);
-  AddStateOptions(options);
-  auto parsed = ParseArgs(options, inv, rc);
-  if (!parsed) return std::nullopt;
-  auto fmt = GetFormat(*parsed);
-  if (!fmt.ok()) {
-    *rc = ReportError(fmt.status(), OutputFormat::kText);
-    return std::nullopt;
-  }
-  auto ctx = OpenState(*parsed);
-  if (!ctx.ok()) {
-    *rc = ReportError(ctx.status(), *fmt);
-    return std::nullopt;
-  }
-  return Opened{*fmt, std::move(ctx).value()};
-}
-
 // Lock, read, persist one new serial, unlock, read back. Returns the document read before.
 // With `seal_copies`, also seals the plaintext copies an unencrypted state left behind.
 Result<StateDocument> Rewrite(StateContext& ctx, const std::string& operation, StateDocument* written, DecodeInfo* before,
@@ -87,7 +64,7 @@ int RunStateEncrypt(const Invocation& inv) {
                            "NIC_STATE_KMS_KEY_ID): reads it (plaintext, or encrypted with the primary or fallback key) "
                            "and writes one new serial encrypted with the primary key. Also completes a key rotation.");
   int rc = 0;
-  auto o = Open(options, inv, &rc);
+  auto o = PrepareStateCommand(options, inv, &rc);
   if (!o) return rc;
   if (!o->ctx.encryption || !o->ctx.encryption->writes_encrypted()) {
     return ReportError(Status::Usage("nic state encrypt needs a primary state encryption key")
@@ -123,7 +100,7 @@ int RunStateDecrypt(const Invocation& inv) {
                            "Store the state unencrypted again: reads it with the configured key (primary or fallback) "
                            "and writes one new, plaintext serial.");
   int rc = 0;
-  auto o = Open(options, inv, &rc);
+  auto o = PrepareStateCommand(options, inv, &rc);
   if (!o) return rc;
   if (!o->ctx.encryption) {
     return ReportError(Status::Usage("nic state decrypt needs the key the state is encrypted with")

@@ -141,6 +141,24 @@ Result<StateContext> OpenState(const cxxopts::ParseResult& parsed) {
   return ctx;
 }
 
+std::optional<PreparedState> PrepareStateCommand(cxxopts::Options& options, const Invocation& inv, int* exit_code) {
+  AddFormatOption(options);
+  AddStateOptions(options);
+  auto parsed = ParseArgs(options, inv, exit_code);
+  if (!parsed) return std::nullopt;
+  auto fmt = GetFormat(*parsed);
+  if (!fmt.ok()) {
+    *exit_code = ReportError(fmt.status(), OutputFormat::kText);
+    return std::nullopt;
+  }
+  auto ctx = OpenState(*parsed);
+  if (!ctx.ok()) {
+    *exit_code = ReportError(ctx.status(), *fmt);
+    return std::nullopt;
+  }
+  return PreparedState{std::move(*parsed), *fmt, std::move(ctx).value()};
+}
+
 nlohmann::json ErrorObject(const Status& st) {
   nlohmann::json details = nlohmann::json::object();
   for (const auto& [k, v] : st.details()) details[k] = v;

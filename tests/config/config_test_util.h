@@ -10,6 +10,21 @@
 
 namespace nic::testing {
 
+// The smallest valid AWS config: one node group, "general", as the last lines (tests append to
+// it or to the group).
+inline constexpr const char* kAws = R"(project_name: demo
+provider: aws
+nebari_version: 2025.10.1
+amazon_web_services:
+  region: us-west-2
+  kubernetes_version: '1.29'
+  node_groups:
+    general:
+      instance: m5.xlarge
+      min_nodes: 1
+      max_nodes: 1
+)";
+
 // All diagnostics as "file:line:col: path: message" lines, for failure messages.
 inline std::string DumpDiagnostics(const ConfigLoadResult& r) {
   std::string out;

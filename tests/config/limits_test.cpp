@@ -13,20 +13,8 @@ namespace nic {
 namespace {
 
 using testing::DumpDiagnostics;
+using testing::kAws;
 using testing::Parse;
-
-constexpr const char* kAws = R"(project_name: demo
-provider: aws
-nebari_version: 2025.10.1
-amazon_web_services:
-  region: us-west-2
-  kubernetes_version: '1.29'
-  node_groups:
-    general:
-      instance: m5.xlarge
-      min_nodes: 1
-      max_nodes: 1
-)";
 
 TEST(ConfigLimits, ManyNodesWithoutAliasesAreRead) {
   // 210,000 nodes in an application section (kept and walked), more than the fixed budget of

@@ -11,22 +11,10 @@ namespace nic {
 namespace {
 
 using testing::DumpDiagnostics;
+using testing::kAws;
 using testing::FindError;
 using testing::FindGroup;
 using testing::Parse;
-
-const char* kAws = R"(project_name: demo
-provider: aws
-nebari_version: 2025.10.1
-amazon_web_services:
-  region: us-west-2
-  kubernetes_version: '1.29'
-  node_groups:
-    general:
-      instance: m5.xlarge
-      min_nodes: 1
-      max_nodes: 1
-)";
 
 // kAws with `line` appended inside the general node group.
 std::string AwsGeneral(const std::string& line) { return std::string(kAws) + "      " + line + "\n"; }

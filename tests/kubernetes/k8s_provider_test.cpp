@@ -7,6 +7,7 @@
 
 #include "nic/kubernetes_provider.h"
 #include "tests/kubernetes/k8s_env.h"
+#include "tests/support/provider_checks.h"
 
 namespace nic::testing {
 namespace {
@@ -22,18 +23,10 @@ class K8sProviderTest : public ::testing::Test {
   Provider& prov() { return *p_.provider; }
 
   json MustCreate(const std::string& collection, const json& desired, const std::string& token = "tok-1") {
-    auto r = prov().Create(collection, desired, token);
-    EXPECT_TRUE(r.ok()) << collection << ": " << r.status().ToString();
-    return r.ok() ? *r : json();
+    return nic::testing::MustCreate(prov(), collection, desired, token);
   }
   json MustRead(const std::string& collection, const json& recorded) {
-    auto r = prov().Read(collection, recorded);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok() || !r->has_value()) {
-      ADD_FAILURE() << collection << " " << recorded.dump() << " not found";
-      return json();
-    }
-    return **r;
+    return nic::testing::MustRead(prov(), collection, recorded);
   }
 
   ProviderUnderTest p_;

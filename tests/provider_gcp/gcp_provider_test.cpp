@@ -9,6 +9,7 @@
 
 #include "nic/fault_transport.h"
 #include "nic/gcp_provider.h"
+#include "tests/support/provider_checks.h"
 #include "tests/support/python_server.h"
 
 namespace nic::testing {
@@ -140,23 +141,13 @@ class GcpProviderTest : public ::testing::Test {
   Provider& prov() { return *provider_; }
 
   json MustCreate(const std::string& collection, const json& desired) {
-    auto r = prov().Create(collection, desired, "tok");
-    EXPECT_TRUE(r.ok()) << collection << ": " << r.status().ToString();
-    return r.ok() ? *r : json();
+    return nic::testing::MustCreate(prov(), collection, desired, "tok");
   }
   json MustRead(const std::string& collection, const json& recorded) {
-    auto r = prov().Read(collection, recorded);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok() || !r->has_value()) {
-      ADD_FAILURE() << collection << " " << recorded.dump() << " not found";
-      return json();
-    }
-    return **r;
+    return nic::testing::MustRead(prov(), collection, recorded);
   }
   json MustUpdate(const std::string& collection, const json& recorded, const json& desired) {
-    auto r = prov().Update(collection, recorded, desired);
-    EXPECT_TRUE(r.ok()) << collection << ": " << r.status().ToString();
-    return r.ok() ? *r : json();
+    return nic::testing::MustUpdate(prov(), collection, recorded, desired);
   }
 
   static json Pool(const std::string& name, const std::string& machine, int64_t min, int64_t max, bool tainted) {

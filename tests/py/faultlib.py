@@ -11,6 +11,8 @@ import tempfile
 import time
 import urllib.request
 
+from niclib import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NIC = os.environ.get("NIC_BINARY", os.path.join(ROOT, "build", "nic"))
 # The soak driver is built next to the test executables (build/tests/nic_soak_driver).
@@ -22,14 +24,6 @@ LONG = os.environ.get("NIC_SOAK_LONG") == "1"
 def read(path):
     with open(path) as f:
         return f.read()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_http(url, timeout=60):

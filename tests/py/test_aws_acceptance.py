@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import socketserver
 import subprocess
 import sys
@@ -27,20 +26,14 @@ import urllib.request
 
 import boto3
 
+from niclib import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NIC = os.environ.get("NIC_BINARY", os.path.join(ROOT, "build", "nic"))
 REGION = "us-west-2"
 READ_PREFIXES = ("Describe", "List", "Get")
 TAG_MANAGED_BY = "nic.nebari.dev/managed-by"
 TAG_CLUSTER = "nic.nebari.dev/cluster-name"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Rule:

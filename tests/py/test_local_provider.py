@@ -4,10 +4,10 @@ deploy changes nothing, and a namespace deleted outside NIC is reported and recr
 import json
 import os
 import subprocess
-import sys
 import tempfile
-import time
 import unittest
+
+from niclib import start_k8s_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NIC = os.environ.get("NIC_BINARY", os.path.join(ROOT, "build", "nic"))
@@ -28,31 +28,7 @@ class LocalProviderTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         d = cls.tmp.name
-        port_file = os.path.join(d, "port")
-        cls.server = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "servers", "k8s_server.py"),
-                                       "--host", "127.0.0.1", "--port", "0", "--port-file", port_file],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            if os.path.exists(port_file) and os.path.getsize(port_file) > 0:
-                break
-            time.sleep(0.05)
-        with open(port_file) as f:
-            port = int(f.read().strip())
-        cls.kubeconfig = os.path.join(d, "kubeconfig")
-        with open(cls.kubeconfig, "w") as f:
-            f.write(f"""apiVersion: v1
-kind: Config
-clusters:
-- name: kind-localdemo
-  cluster: {{server: "http://127.0.0.1:{port}"}}
-users:
-- name: dev
-  user: {{token: s3cr3t-token}}
-contexts:
-- name: kind-localdemo
-  context: {{cluster: kind-localdemo, user: dev}}
-current-context: kind-localdemo
-""")
+        cls.server, cls.kubeconfig = start_k8s_server(d)
         cls.config = os.path.join(d, "nebari-config.yaml")
         with open(cls.config, "w") as f:
             f.write(CONFIG)

@@ -15,6 +15,7 @@
 #include "nic/reconciler.h"
 #include "nic/state_encryption.h"
 #include "tests/reconcile/file_cloud_provider.h"
+#include "tests/reconcile/reconcile_fixture.h"
 #include "tests/support/test_util.h"
 
 namespace nic {
@@ -25,14 +26,7 @@ using json = nlohmann::json;
 const char kCanaryInstance[] = "g4dn.canary9e2b";
 const char kKey[] = "8899aabbccddeeff00112233445566778899aabbccddeeff0011223344556677";
 
-NodeGroup Group(const std::string& name, const std::string& instance, int64_t mn, int64_t mx) {
-  NodeGroup g;
-  g.name = name;
-  g.instance = instance;
-  g.min_nodes = mn;
-  g.max_nodes = mx;
-  return g;
-}
+using testing::Group;
 
 std::unique_ptr<StateEncryption> Encryption() {
   StateEncryptionOptions o;
@@ -62,16 +56,7 @@ struct EncryptedWorld {
   }
 };
 
-NebariConfig Config() {
-  NebariConfig c;
-  c.project_name = "demo";
-  c.namespace_name = "dev";
-  c.provider = "aws";
-  c.region = "us-west-2";
-  c.kubernetes_version = "1.29";
-  c.node_groups = {Group("general", "m5.xlarge", 1, 5)};
-  return c;
-}
+NebariConfig Config() { return testing::AwsConfig({Group("general", "m5.xlarge", 1, 5)}); }
 
 void Seed(EncryptedWorld& w, StateEncryption* enc) {
   json vpc = {{"id", "vpc-1"}, {"cidr", "10.10.0.0/16"}, {"imported", true}};

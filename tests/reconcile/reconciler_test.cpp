@@ -10,31 +10,16 @@
 #include "nic/history.h"
 #include "nic/reconciler.h"
 #include "tests/reconcile/file_cloud_provider.h"
+#include "tests/reconcile/reconcile_fixture.h"
 
 namespace nic {
 namespace {
 
 using json = nlohmann::json;
 
-NodeGroup Group(const std::string& name, const std::string& instance, int64_t mn, int64_t mx) {
-  NodeGroup g;
-  g.name = name;
-  g.instance = instance;
-  g.min_nodes = mn;
-  g.max_nodes = mx;
-  return g;
-}
+using testing::Group;
 
-NebariConfig Config() {
-  NebariConfig c;
-  c.project_name = "demo";
-  c.namespace_name = "dev";
-  c.provider = "aws";
-  c.region = "us-west-2";
-  c.kubernetes_version = "1.29";
-  c.node_groups = {Group("general", "m5.xlarge", 1, 5), Group("user", "m5.2xlarge", 0, 10)};
-  return c;
-}
+NebariConfig Config() { return testing::AwsConfig({Group("general", "m5.xlarge", 1, 5), Group("user", "m5.2xlarge", 0, 10)}); }
 
 json GroupJson(const std::string& name, const std::string& instance, int64_t mn, int64_t mx) {
   return {{"name", name}, {"instance_types", {instance}}, {"scaling_config", {{"min_size", mn}, {"max_size", mx}, {"desired_size", mn}}},
