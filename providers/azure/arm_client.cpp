@@ -5,6 +5,7 @@
 #include <ctime>
 #include <thread>
 
+#include "nic/json_limits.h"
 #include "providers/common/resource_json.h"
 
 namespace nic::azureprov {
@@ -103,7 +104,7 @@ Result<http::Response> ArmClient::Send(const std::string& method, const std::str
 
 Status ArmClient::MapError(const std::string& method, const std::string& url, const std::string& what,
                            const http::Response& r) const {
-  json doc = json::parse(r.body, nullptr, false);
+  json doc = ParseJsonBounded(r.body);
   json err = doc.is_object() && doc.contains("error") && doc["error"].is_object() ? doc["error"] : json::object();
   std::string code = JStr(err, "code");
   std::string desc = err.empty() ? (r.body.empty() ? "no error body" : r.body.substr(0, 300)) : DescribeArmError(err);
@@ -153,7 +154,7 @@ Result<ArmResponse> ArmClient::Call(const std::string& method, const std::string
   out.status = r.status;
   out.headers = r.headers;
   if (!r.body.empty()) {
-    out.body = json::parse(r.body, nullptr, false);
+    out.body = ParseJsonBounded(r.body);
     if (out.body.is_discarded()) {
       return Status::InvalidInput("ARM " + method + " " + path + " (" + what + ") answered HTTP " +
                                   std::to_string(r.status) + " with a body that is not JSON");
@@ -224,7 +225,7 @@ Status ArmClient::Wait(const ArmResponse& started, const std::string& resource_p
       NIC_RETURN_IF_ERROR(Pause(&last, &delay, deadline, what, state));
       NIC_ASSIGN_OR_RETURN(http::Response r, Send("GET", *op, json(), {}));
       if (!r.ok()) return MapError("GET", *op, what + " operation status", r);
-      json doc = json::parse(r.body, nullptr, false);
+      json doc = ParseJsonBounded(r.body);
       state = JStr(doc, "status");
       last = std::move(r);
       std::string s = Lower(state);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "nic/json_limits.h"
 #include "providers/common/parallel.h"
 #include "providers/common/polling.h"
 #include "providers/common/resource_json.h"
@@ -77,7 +78,7 @@ Result<json> GcpClient::Call(Api api, const std::string& method, const std::stri
   // The resource a message names: the path without the API root or query.
   std::string resource = path.substr(0, path.find('?'));
   if (!resp.ok()) {
-    json j = json::parse(resp.body, nullptr, false);
+    json j = ParseJsonBounded(resp.body);
     std::string gstatus, reason, message;
     if (j.is_object() && j.contains("error") && j["error"].is_object()) {
       const json& e = j["error"];
@@ -120,7 +121,7 @@ Result<json> GcpClient::Call(Api api, const std::string& method, const std::stri
     return out;
   }
   if (resp.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  json j = json::parse(resp.body, nullptr, false);
+  json j = ParseJsonBounded(resp.body);
   if (j.is_discarded()) {
     return Status::InvalidInput(method + " " + resource + " returned a body that is not JSON: " + resp.body.substr(0, 200));
   }

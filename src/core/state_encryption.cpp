@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nic/json_limits.h"
 #include "nic/crypto.h"
 
 namespace nic {
@@ -312,7 +313,7 @@ Result<std::unique_ptr<KeyProvider>> NewRawKeyProvider(std::string_view encoded,
 bool IsEncryptedState(std::string_view stored) {
   // Cheap test first: a plaintext state normally never contains the member name at all.
   if (stored.find("\"nic_encryption\"") == std::string_view::npos) return false;
-  json j = json::parse(stored, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonBounded(stored);
   return j.is_object() && j.contains("nic_encryption");
 }
 
@@ -322,7 +323,7 @@ Result<EnvelopeHeader> ParseEnvelope(std::string_view stored, const std::string&
     return Status::InvalidState(location + ": the encrypted state envelope is damaged: " + what)
         .WithSuggestion("restore the state from the backend's previous version, the local .backup or nic state history");
   };
-  json j = json::parse(stored, nullptr, false);
+  json j = ParseJsonBounded(stored);
   if (!j.is_object() || !j.contains("nic_encryption") || !j["nic_encryption"].is_object()) return bad("not a JSON envelope");
   const json& m = j["nic_encryption"];
   EnvelopeHeader h;

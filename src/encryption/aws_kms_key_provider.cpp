@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nic/json_limits.h"
 #include "nic/aws_error.h"
 #include "nic/crypto.h"
 #include "nic/state_encryption_config.h"
@@ -126,7 +127,7 @@ class AwsKmsKeyProvider final : public KeyProvider {
       }
       return st;
     }
-    json j = json::parse(resp->body, nullptr, false);
+    json j = ParseJsonBounded(resp->body);
     if (!j.is_object()) return Status::InvalidInput("AWS KMS " + operation + " returned a body that is not JSON");
     return j;
   }
