@@ -1015,7 +1015,10 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
   TfstateHeader local;
   if (header == nullptr) header = &local;
   const char* reader = std::getenv("NIC_TFSTATE_READER");
-  if (reader == nullptr || std::string_view(reader) != "sax") {
+  // The fast reader builds values recursively: a document nested deeper than kMaxJsonDepth goes
+  // to the reference reader, which refuses it with the JSON path (one cheap pass over the bytes).
+  const bool shallow = CheckJsonDepth(bytes, source).ok();
+  if (shallow && (reader == nullptr || std::string_view(reader) != "sax")) {
     FastTfstate fast(source, header, visit);
     switch (fast.Run(bytes, capacity)) {
       case FastTfstate::Outcome::kDone: return Status::OK();
