@@ -173,7 +173,9 @@ TEST(Retry, ConnectionResetAndTimeoutAreRetried) {
     int i = n++;
     if (i == 0) return ScriptedResponse{0, {}, "", true};  // reset
     if (i == 1) {
-      std::this_thread::sleep_for(milliseconds(600));  // longer than the request timeout
+      // Longer than the request timeout, yet well inside the retry's own timeout: the server
+      // answers one connection at a time, so the retry is served once this answer is gone.
+      std::this_thread::sleep_for(milliseconds(1300));
       return ScriptedResponse{200, {}, "late", false};
     }
     return ScriptedResponse{200, {}, "ok", false};
@@ -181,7 +183,7 @@ TEST(Retry, ConnectionResetAndTimeoutAreRetried) {
   auto t = http::NewCurlTransport();
   std::vector<http::RetryEvent> events;
   http::Request req = Get(server);
-  req.timeout = milliseconds(300);
+  req.timeout = milliseconds(1000);
   auto r = http::SendWithRetry(*t, req, nullptr, FastRetries(&events));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body, "ok");
