@@ -9,44 +9,10 @@
 #include <vector>
 
 #include "nic/log.h"
+#include "src/http/curl_io.h"
 
 namespace nic::kubeprov {
 namespace {
-
-std::once_flag g_curl_init;
-
-// A response body and its size limit (the same rule as the shared curl transport's).
-struct BodySink {
-  std::string* body = nullptr;
-  size_t limit = 0;
-  bool exceeded = false;
-};
-
-size_t WriteBody(char* data, size_t size, size_t n, void* user) {
-  auto* sink = static_cast<BodySink*>(user);
-  if (size * n > sink->limit - std::min(sink->limit, sink->body->size())) {
-    sink->exceeded = true;
-    return 0;  // libcurl aborts the transfer with CURLE_WRITE_ERROR
-  }
-  sink->body->append(data, size * n);
-  return size * n;
-}
-
-size_t WriteHeader(char* data, size_t size, size_t n, void* user) {
-  auto* resp = static_cast<http::Response*>(user);
-  std::string_view line(data, size * n);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-  if (line.substr(0, 5) == "HTTP/") {
-    resp->headers = http::Headers();
-    return size * n;
-  }
-  size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return size * n;
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  resp->headers.Add(line.substr(0, colon), value);
-  return size * n;
-}
 
 // libcurl copies a blob when CURL_BLOB_COPY is given, so the blobs may point at our strings.
 curl_blob Blob(const std::string& s) {
@@ -61,7 +27,7 @@ class KubeTransport final : public http::Transport {
  public:
   KubeTransport(kube::Connection c, KubeTransportOptions o)
       : conn_(std::move(c)), options_(o), slots_(std::max(1, o.parallelism)) {
-    std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    http::curl_io::GlobalInit();
     if (options_.parallelism < 1) options_.parallelism = 1;
     if (!conn_.tls_server_name.empty()) {
       Log(LogLevel::kWarn, "kubeconfig cluster \"" + conn_.cluster_name + "\" sets tls-server-name \"" +
@@ -120,11 +86,11 @@ class KubeTransport final : public http::Transport {
     auto total = request.timeout.count() > 0 ? request.timeout : options_.total_timeout;
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
     curl_easy_setopt(h, CURLOPT_USERAGENT, "nic/0.1");
-    BodySink sink{&resp.body, options_.max_response_bytes};
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
+    http::curl_io::BodySink sink{&resp.body, options_.max_response_bytes};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &http::curl_io::WriteBody);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &http::curl_io::WriteHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
     if (request.method == "GET" && request.body.empty()) {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);

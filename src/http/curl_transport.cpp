@@ -14,11 +14,10 @@
 #include "nic/fault_transport.h"
 #include "nic/http.h"
 #include "nic/log.h"
+#include "src/http/curl_io.h"
 
 namespace nic::http {
 namespace {
-
-std::once_flag g_curl_init;
 
 // Metadata services are plain http by design and reachable only from inside the instance.
 bool IsMetadataHost(std::string_view host) {
@@ -31,47 +30,11 @@ std::string EnvOr(const char* name) {
   return v != nullptr ? std::string(v) : std::string();
 }
 
-// Where WriteBody puts a response body, and how much it may hold.
-struct BodySink {
-  std::string* body = nullptr;
-  size_t limit = 0;
-  bool exceeded = false;
-};
-
-size_t WriteBody(char* data, size_t size, size_t n, void* user) {
-  auto* sink = static_cast<BodySink*>(user);
-  if (size * n > sink->limit - std::min(sink->limit, sink->body->size())) {
-    sink->exceeded = true;
-    return 0;  // libcurl aborts the transfer with CURLE_WRITE_ERROR
-  }
-  sink->body->append(data, size * n);
-  return size * n;
-}
-
-size_t WriteHeader(char* data, size_t size, size_t n, void* user) {
-  auto* resp = static_cast<Response*>(user);
-  std::string_view line(data, size * n);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-  if (line.substr(0, 5) == "HTTP/") {
-    // A new status line (after 100 Continue or a proxy CONNECT): start over.
-    resp->headers = Headers();
-    return size * n;
-  }
-  size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return size * n;
-  std::string_view name = line.substr(0, colon);
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  resp->headers.Add(name, value);
-  return size * n;
-}
-
 class CurlTransport final : public Transport {
  public:
   explicit CurlTransport(TransportOptions options)
       : options_(std::move(options)), slots_(std::max(1, options_.parallelism)) {
-    std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    curl_io::GlobalInit();
     if (options_.parallelism < 1) options_.parallelism = 1;
     if (options_.ca_bundle.empty()) options_.ca_bundle = EnvOr("SSL_CERT_FILE");
     if (options_.ca_bundle.empty()) options_.ca_bundle = EnvOr("CURL_CA_BUNDLE");
@@ -142,12 +105,12 @@ class CurlTransport final : public Transport {
     auto total = request.timeout.count() > 0 ? request.timeout : options_.total_timeout;
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
     curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    BodySink sink{&resp.body, options_.max_response_bytes};
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
+    curl_io::BodySink sink{&resp.body, options_.max_response_bytes};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &curl_io::WriteBody);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     // Refuses a declared Content-Length above the limit before reading the body.
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &curl_io::WriteHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
 
     if (request.method == "HEAD") {
