@@ -223,8 +223,10 @@ def http_ok(url, method="GET"):
 
 def start_moto():
     port = free_port()
+    # The demo stack attaches AWS-managed IAM policies, which moto serves only when asked to.
     p = start("moto", ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-              lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/data.json"))
+              lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/data.json"),
+              env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true"))
     return p, f"http://127.0.0.1:{port}"
 
 
