@@ -17,68 +17,19 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
-
 #include "nic/config.h"
+#include "src/config/formats.h"
+#include "src/config/yaml_document.h"
 #include "src/config/yaml_util.h"
 
 namespace nic {
 
 namespace {
-
-// yaml-cpp 0.7's LoadAll never returns on some malformed input, "," alone for one (found by
-// fuzz_config; jbeder/yaml-cpp#1040, fixed upstream by #1319): its parser keeps reporting an
-// empty document at the same place without consuming the offending token, and LoadAll allocates
-// a node per round until memory runs out. This pass walks the documents with a handler that
-// keeps nothing and stops at the first such repeat, so LoadAll only ever sees input that ends.
-class StuckParserDetector : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark&) override { events_ = 0; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Event(&mark); }
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { Event(nullptr); }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override { Event(nullptr); }
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    Event(nullptr);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    Event(nullptr);
-  }
-  void OnMapEnd() override {}
-
-  // Where the parser got stuck, once a document held only a null at the same place as the one
-  // before it; nullopt when every document ended normally.
-  static std::optional<YAML::Mark> Find(const std::string& text) {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    StuckParserDetector h;
-    std::optional<YAML::Mark> previous_lone_null;
-    while (parser.HandleNextDocument(h)) {
-      std::optional<YAML::Mark> lone_null;
-      if (h.events_ == 1 && h.null_mark_) lone_null = h.null_mark_;
-      if (lone_null && previous_lone_null && lone_null->pos == previous_lone_null->pos) return lone_null;
-      previous_lone_null = lone_null;
-      h.null_mark_.reset();
-    }
-    return std::nullopt;
-  }
-
- private:
-  void Event(const YAML::Mark* null_mark) {
-    if (++events_ == 1 && null_mark != nullptr) null_mark_ = *null_mark;
-  }
-  int events_ = 0;
-  std::optional<YAML::Mark> null_mark_;
-};
-
 
 using config_internal::Describe;
 using config_internal::Kind;
@@ -87,6 +38,8 @@ using config_internal::MarkOf;
 using config_internal::ParseBool;
 using config_internal::ParseInt;
 using config_internal::ToJson;
+using config_internal::YamlNode;
+using namespace config_internal;  // the format matchers (formats.h)
 
 // Limits against hostile input. A real nebari-config.yaml is a few KiB and ~1000 nodes; the
 // file limit leaves room for generated configs (the bench's 100k node groups are 3.6 MB) and
@@ -95,7 +48,10 @@ constexpr size_t kDefaultMaxFileBytes = 32u << 20;
 constexpr const char* kMaxFileBytesEnv = "NIC_CONFIG_MAX_BYTES";
 constexpr size_t kMaxScalarBytes = 256u << 10;
 constexpr int kMaxDepth = 64;
-// yaml-cpp shares aliased nodes instead of copying them, so loading a "billion laughs" file is
+// Collections nested deeper than this are refused while parsing (yaml-cpp's limit was 500), so
+// a file of 100,000 '[' fails fast and no later walk recurses without bound.
+constexpr int kMaxParseDepth = 500;
+// The document model shares aliased nodes instead of copying them, so loading a "billion laughs" file is
 // cheap; walking it is not. Every traversal is charged against a budget of this many nodes or
 // one node per byte of the file, whichever is larger: a YAML node takes at least two bytes
 // without aliases, so only alias expansion can exceed it, and the walk stays linear in the
@@ -205,24 +161,53 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep = ", 
   return out;
 }
 
-bool Matches(const std::string& s, const std::regex& re, size_t max_len = 256) {
-  return s.size() <= max_len && std::regex_match(s, re);
-}
-
-bool IsCidrV4(const std::string& s) {
-  static const std::regex kCidr(R"(([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2}))");
-  std::smatch m;
-  if (s.size() > 18 || !std::regex_match(s, m, kCidr)) return false;
-  for (int i = 1; i <= 4; ++i) {
-    if (std::stoi(m[i].str()) > 255) return false;
-  }
-  return std::stoi(m[5].str()) <= 32;
-}
-
 struct Entry {
-  std::string key;  // as written
-  YAML::Node key_node;
-  YAML::Node value;
+  std::string key;                   // as written
+  const YamlNode* key_node = nullptr;  // nullptr for list items
+  const YamlNode* value = nullptr;
+};
+
+// The entries ReadSection found, by canonical key. A handful at most, so a flat list searched
+// linearly beats a map (and costs one allocation per section, none per lookup).
+class Fields {
+ public:
+  using Item = std::pair<std::string, Entry>;
+  using const_iterator = std::vector<Item>::const_iterator;
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  const_iterator find(std::string_view k) const {
+    for (auto it = items_.begin(); it != items_.end(); ++it) {
+      if (it->first == k) return it;
+    }
+    return items_.end();
+  }
+  size_t count(std::string_view k) const { return find(k) == end() ? 0 : 1; }
+  const Entry& at(std::string_view k) const { return find(k)->second; }
+  std::pair<const_iterator, bool> emplace(const std::string& k, Entry e) {
+    if (auto it = find(k); it != end()) return {it, false};
+    items_.emplace_back(k, std::move(e));
+    return {items_.end() - 1, true};
+  }
+
+ private:
+  std::vector<Item> items_;
+};
+
+// Where the guard pass is, for messages: rendered only when a message needs it.
+struct GuardPath {
+  const GuardPath* parent = nullptr;
+  std::string_view key;      // a mapping key ("" for complex keys)
+  size_t index = 0;          // a list index, when is_index
+  bool is_index = false;
+  bool same_as_parent = false;  // a complex key is reported at its mapping's path
+
+  std::string Render() const {
+    if (same_as_parent) return parent ? parent->Render() : std::string();
+    if (parent == nullptr) return std::string(key);
+    std::string p = parent->Render();
+    if (is_index) return p + "[" + std::to_string(index) + "]";
+    return p.empty() ? std::string(key) : p + "." + std::string(key);
+  }
 };
 
 class Parser {
@@ -261,7 +246,11 @@ class Parser {
     return d;
   }
   // "<what>: expected X, found Y."
-  void TypeError(const YAML::Node& n, const std::string& path, const std::string& expected,
+  void TypeError(const YamlNode& n, const std::string& path, const std::string& expected,
+                 const std::string& hint = "") {
+    TypeError(&n, path, expected, hint);
+  }
+  void TypeError(const YamlNode* n, const std::string& path, const std::string& expected,
                  const std::string& hint = "") {
     std::string found = Describe(n);
     std::string msg = "expected " + expected + ", found " + found + ".";
@@ -269,7 +258,15 @@ class Parser {
     Error(MarkOf(n), path, msg, expected, found);
   }
 
-  void Mark(const std::string& path, const YAML::Node& n) { cfg_.field_marks[path] = MarkOf(n); }
+  void Mark(const std::string& path, const YamlNode& n) { Mark(path, &n); }
+  // Marks mostly arrive in key order (node groups in file order are usually sorted), so the
+  // insert is hinted with the place after the previous one: O(1) then, O(log n) otherwise.
+  void Mark(const std::string& path, const YamlNode* n) {
+    auto& marks = cfg_.field_marks;
+    auto hint = last_mark_ == marks.end() ? marks.end() : std::next(last_mark_);
+    last_mark_ = marks.emplace_hint(hint, path, SourceMark{});
+    last_mark_->second = MarkOf(n);
+  }
   void Defaulted(const std::string& path) { cfg_.defaults_applied.push_back(path); }
 
   // ---- maps with known keys ----
@@ -278,10 +275,16 @@ class Parser {
     std::map<std::string, std::string> aliases;     // alias -> canonical
     std::map<std::string, std::string> legacy;      // rejected key -> explanation
   };
+  // The node group keys of the selected provider, built once per file.
+  KeySpec NodeGroupSpec() const;
   // Entries of `map` by canonical key; unknown, legacy and doubled (alias + name) keys are
   // reported. Returns false (and reports) when `map` is not a mapping.
-  bool ReadSection(const YAML::Node& map, const std::string& path, const KeySpec& spec,
-                   std::map<std::string, Entry>* out);
+  bool ReadSection(const YamlNode& map, const std::string& path, const KeySpec& spec,
+                   Fields* out);
+  bool ReadSection(const YamlNode* map, const std::string& path, const KeySpec& spec,
+                   Fields* out) {
+    return ReadSection(*map, path, spec, out);
+  }
 
   // ---- typed values ----
   std::optional<std::string> Str(const Entry& e, const std::string& path, bool numbers_ok = false);
@@ -296,18 +299,19 @@ class Parser {
                                                bool* is_null);
 
   // ---- sections ----
-  void Guard(const YAML::Node& n, int depth, const std::string& path);
-  void ParseTopLevel(const YAML::Node& root);
-  void ParseSelectedProvider(const std::map<std::string, Entry>& top, SourceMark provider_mark);
-  void ParseProviderSection(const std::string& section, const YAML::Node* node, SourceMark at);
-  void ParseAws(const std::map<std::string, Entry>& s, const std::string& p, SourceMark at);
-  void ParseGcp(const std::map<std::string, Entry>& s, const std::string& p, SourceMark at);
-  void ParseAzure(const std::map<std::string, Entry>& s, const std::string& p, SourceMark at);
-  void ParseLocal(const std::map<std::string, Entry>* s, const std::string& p);
+  void Guard(const YamlNode& n, int depth, const GuardPath& path);
+  void ParseTopLevel(const YamlNode& root);
+  void ParseSelectedProvider(const Fields& top, SourceMark provider_mark);
+  void ParseProviderSection(const std::string& section, const YamlNode* node, SourceMark at);
+  const KeySpec* node_group_spec_ = nullptr;
+  void ParseAws(const Fields& s, const std::string& p, SourceMark at);
+  void ParseGcp(const Fields& s, const std::string& p, SourceMark at);
+  void ParseAzure(const Fields& s, const std::string& p, SourceMark at);
+  void ParseLocal(const Fields* s, const std::string& p);
   void ParseNodeGroups(const Entry* e, const std::string& section_path);
   std::optional<NodeGroup> ParseNodeGroup(const Entry& e, const std::string& path);
   void ParseTaints(const Entry& e, const std::string& path, std::vector<Taint>* out);
-  void ParseDesignStorage(const std::map<std::string, Entry>& s, const std::string& p);
+  void ParseDesignStorage(const Fields& s, const std::string& p);
   void ParseStorage(const Entry& e);
   void ParseTerraformState(const Entry& e);
   void ParseExternalRegistry(const Entry& e);
@@ -316,6 +320,7 @@ class Parser {
   std::vector<ConfigDiagnostic> errors_;
   std::vector<ConfigDiagnostic> warnings_;
   NebariConfig cfg_;
+  std::map<std::string, SourceMark>::iterator last_mark_ = cfg_.field_marks.end();
   size_t node_limit_ = kNodeBudget;  // set per file in Run
   size_t budget_ = kNodeBudget;
   bool budget_exhausted_ = false;
@@ -323,7 +328,7 @@ class Parser {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Byte-level checks before yaml-cpp sees the text: it reports neither invalid UTF-8 nor tab
+// Byte-level checks before libyaml sees the text: it reports neither invalid UTF-8 nor tab
 // indentation with a clear message.
 
 void CheckBytes(const std::string& text, Parser* p) {
@@ -414,11 +419,11 @@ void CheckBytes(const std::string& text, Parser* p) {
 // Guard pass over the whole document (including application sections): depth, node budget,
 // scalar size, duplicate keys. Runs before anything else reads the tree.
 
-void Parser::Guard(const YAML::Node& n, int depth, const std::string& path) {
+void Parser::Guard(const YamlNode& n, int depth, const GuardPath& at) {
   if (budget_exhausted_ || too_deep_) return;
   if (budget_ == 0) {
     budget_exhausted_ = true;
-    Error(MarkOf(n), path,
+    Error(MarkOf(n), at.Render(),
           "the document expands to more than " + std::to_string(node_limit_) +
               " nodes (through anchors and aliases, e.g. a \"billion laughs\" file); the "
               "limit is " + std::to_string(kNodeBudget) + " nodes or one per byte of the file, "
@@ -430,48 +435,63 @@ void Parser::Guard(const YAML::Node& n, int depth, const std::string& path) {
   --budget_;
   if (depth > kMaxDepth) {
     too_deep_ = true;
-    Error(MarkOf(n), path,
+    Error(MarkOf(n), at.Render(),
           "values are nested more than " + std::to_string(kMaxDepth) + " levels deep.",
           "at most " + std::to_string(kMaxDepth) + " levels", "deeper nesting");
     return;
   }
   if (n.IsScalar()) {
-    if (n.Scalar().size() > kMaxScalarBytes) {
-      Error(MarkOf(n), path,
-            "a value is " + std::to_string(n.Scalar().size()) + " bytes long; the limit is " +
+    if (n.scalar().size() > kMaxScalarBytes) {
+      Error(MarkOf(n), at.Render(),
+            "a value is " + std::to_string(n.scalar().size()) + " bytes long; the limit is " +
                 std::to_string(kMaxScalarBytes) + " bytes.",
             "at most " + std::to_string(kMaxScalarBytes) + " bytes",
-            std::to_string(n.Scalar().size()) + " bytes");
+            std::to_string(n.scalar().size()) + " bytes");
     }
     return;
   }
   if (n.IsSequence()) {
-    size_t i = 0;
-    for (const auto& item : n) {
-      Guard(item, depth + 1, path + "[" + std::to_string(i++) + "]");
+    GuardPath child{&at, {}, 0, true, false};
+    for (const YamlNode& item : n.items()) {
+      Guard(item, depth + 1, child);
       if (budget_exhausted_ || too_deep_) return;
+      ++child.index;
     }
     return;
   }
   if (n.IsMap()) {
-    std::map<std::string, SourceMark> seen;
-    for (const auto& kv : n) {
-      const YAML::Node& k = kv.first;
-      std::string key = k.IsScalar() ? k.Scalar() : std::string();
-      std::string child = path.empty() ? key : path + "." + key;
+    // Duplicate keys: a linear scan of the earlier keys for small mappings, a hash map for
+    // large ones (node_groups of a generated config has 100k entries).
+    constexpr size_t kLinear = 16;
+    std::unordered_map<std::string_view, const YamlNode*> seen;
+    if (n.size() > kLinear) seen.reserve(n.size());
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YamlNode& k = n.key(i);
+      const YamlNode* first = nullptr;
       if (k.IsScalar()) {
-        auto [pos, inserted] = seen.emplace(key, MarkOf(k));
-        if (!inserted) {
-          Error(MarkOf(k), child,
-                "the key '" + key + "' appears twice in " + (path.empty() ? "the file" : path) +
-                    " (first at line " + std::to_string(pos->second.line) +
-                    "); YAML keys must be unique and Nebari refuses duplicates. Keep one.",
-                "a unique key", "a second '" + key + "'");
+        if (n.size() > kLinear) {
+          auto [pos, inserted] = seen.emplace(k.scalar(), &k);
+          if (!inserted) first = pos->second;
+        } else {
+          for (size_t j = 0; j < i && first == nullptr; ++j) {
+            if (n.key(j).IsScalar() && n.key(j).scalar() == k.scalar()) first = &n.key(j);
+          }
         }
-      } else {
-        Guard(k, depth + 1, path);
       }
-      Guard(kv.second, depth + 1, child);
+      GuardPath child{&at, k.IsScalar() ? std::string_view(k.scalar()) : std::string_view(), 0, false, false};
+      if (first != nullptr) {
+        std::string path = at.Render();
+        Error(MarkOf(k), child.Render(),
+              "the key '" + k.scalar() + "' appears twice in " + (path.empty() ? "the file" : path) +
+                  " (first at line " + std::to_string(first->line()) +
+                  "); YAML keys must be unique and Nebari refuses duplicates. Keep one.",
+              "a unique key", "a second '" + k.scalar() + "'");
+      }
+      if (!k.IsScalar()) {
+        GuardPath same{&at, {}, 0, false, true};
+        Guard(k, depth + 1, same);
+      }
+      Guard(n.value(i), depth + 1, child);
       if (budget_exhausted_ || too_deep_) return;
     }
   }
@@ -479,44 +499,43 @@ void Parser::Guard(const YAML::Node& n, int depth, const std::string& path) {
 
 // ---------------------------------------------------------------------------------------------
 
-bool Parser::ReadSection(const YAML::Node& map, const std::string& path, const KeySpec& spec,
-                         std::map<std::string, Entry>* out) {
+bool Parser::ReadSection(const YamlNode& map, const std::string& path, const KeySpec& spec,
+                         Fields* out) {
   if (!map.IsMap()) {
     TypeError(map, path, "a mapping");
     return false;
   }
-  std::vector<std::string> valid = spec.keys;
-  for (const auto& [alias, canonical] : spec.aliases) valid.push_back(alias);
-  for (const auto& kv : map) {
-    const YAML::Node& k = kv.first;
-    std::string key = k.IsScalar() ? k.Scalar() : std::string();
-    std::string child = path + "." + key;
+  for (const auto& kv : map.entries()) {
+    const YamlNode& k = kv.first;
     if (!k.IsScalar()) {
       TypeError(k, path, "a plain key");
       continue;
     }
-    std::string canonical;
-    if (std::find(spec.keys.begin(), spec.keys.end(), key) != spec.keys.end()) {
-      canonical = key;
+    const std::string& key = k.scalar();
+    const std::string* canonical = nullptr;
+    if (auto c = std::find(spec.keys.begin(), spec.keys.end(), key); c != spec.keys.end()) {
+      canonical = &*c;
     } else if (auto a = spec.aliases.find(key); a != spec.aliases.end()) {
-      canonical = a->second;
+      canonical = &a->second;
     } else if (auto l = spec.legacy.find(key); l != spec.legacy.end()) {
-      Error(MarkOf(k), child, "'" + key + "' is no longer accepted: " + l->second + ".",
+      Error(MarkOf(k), path + "." + key, "'" + key + "' is no longer accepted: " + l->second + ".",
             "one of: " + Join(spec.keys), "'" + key + "'");
       continue;
     } else {
+      std::vector<std::string> valid = spec.keys;
+      for (const auto& [alias, canonical_name] : spec.aliases) valid.push_back(alias);
       std::string near = TooManyErrors() ? std::string() : NearestName(key, valid);
       std::string msg = "unknown key '" + key + "' in " + path + ".";
       if (!near.empty()) msg += " Did you mean '" + near + "'?";
       msg += " Valid keys: " + Join(spec.keys) + ".";
-      Error(MarkOf(k), child, msg, near.empty() ? "one of: " + Join(spec.keys) : "'" + near + "'",
+      Error(MarkOf(k), path + "." + key, msg, near.empty() ? "one of: " + Join(spec.keys) : "'" + near + "'",
             "'" + key + "'");
       continue;
     }
-    auto [pos, inserted] = out->emplace(canonical, Entry{key, k, kv.second});
+    auto [pos, inserted] = out->emplace(*canonical, Entry{key, &k, &kv.second});
     if (!inserted && pos->second.key != key) {
-      Error(MarkOf(k), child,
-            "'" + key + "' and '" + pos->second.key + "' name the same field (" + canonical +
+      Error(MarkOf(k), path + "." + key,
+            "'" + key + "' and '" + pos->second.key + "' name the same field (" + *canonical +
                 "); keep only one of them.",
             "one of '" + key + "' or '" + pos->second.key + "'", "both");
     }
@@ -527,12 +546,12 @@ bool Parser::ReadSection(const YAML::Node& map, const std::string& path, const K
 std::optional<std::string> Parser::Str(const Entry& e, const std::string& path, bool numbers_ok) {
   Mark(path, e.value);
   Kind k = KindOf(e.value);
-  if (k == Kind::kString) return e.value.Scalar();
-  if (numbers_ok && (k == Kind::kInt || k == Kind::kFloat)) return e.value.Scalar();
+  if (k == Kind::kString) return e.value->scalar();
+  if (numbers_ok && (k == Kind::kInt || k == Kind::kFloat)) return e.value->scalar();
   if (k == Kind::kInt || k == Kind::kFloat) {
     TypeError(e.value, path, "a string",
-              "YAML reads an unquoted " + e.value.Scalar() + " as a number; quote it: '" +
-                  e.value.Scalar() + "'.");
+              "YAML reads an unquoted " + e.value->scalar() + " as a number; quote it: '" +
+                  e.value->scalar() + "'.");
   } else {
     TypeError(e.value, path, "a string");
   }
@@ -555,14 +574,12 @@ std::optional<int64_t> Parser::Int(const Entry& e, const std::string& path, int6
   Kind k = KindOf(e.value);
   std::optional<int64_t> v;
   // pydantic (lax mode) also accepts a quoted integer such as "5".
-  static const std::regex kQuotedInt("[-+]?[0-9]+");
-  if (k == Kind::kInt || (k == Kind::kString && e.value.Scalar().size() < 20 &&
-                          std::regex_match(e.value.Scalar(), kQuotedInt))) {
-    v = ParseInt(e.value.Scalar());
+  if (k == Kind::kInt || (k == Kind::kString && IsQuotedDecimalInt(e.value->scalar()))) {
+    v = ParseInt(e.value->scalar());
     if (!v) {
-      Error(MarkOf(e.value), path, "the integer " + e.value.Scalar() + " is out of range.",
+      Error(MarkOf(e.value), path, "the integer " + e.value->scalar() + " is out of range.",
             "an integer between " + std::to_string(min) + " and " + std::to_string(max),
-            e.value.Scalar());
+            e.value->scalar());
       return std::nullopt;
     }
   } else {
@@ -583,11 +600,11 @@ std::optional<int64_t> Parser::Int(const Entry& e, const std::string& path, int6
 std::optional<bool> Parser::Bool(const Entry& e, const std::string& path) {
   Mark(path, e.value);
   Kind k = KindOf(e.value);
-  if (k == Kind::kBool) return ParseBool(e.value.Scalar());
+  if (k == Kind::kBool) return ParseBool(e.value->scalar());
   // pydantic's lax mode, which Nebari validates with, also takes these spellings; a file that
   // Nebari accepts must keep working.
   if (k == Kind::kString || k == Kind::kInt) {
-    std::string v = e.value.Scalar();
+    std::string v = e.value->scalar();
     std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
     if (v == "yes" || v == "on" || v == "y" || v == "t" || v == "1" || v == "true") return true;
     if (v == "no" || v == "off" || v == "n" || v == "f" || v == "0" || v == "false") return false;
@@ -598,16 +615,16 @@ std::optional<bool> Parser::Bool(const Entry& e, const std::string& path) {
 
 std::optional<std::vector<std::string>> Parser::StrList(const Entry& e, const std::string& path) {
   Mark(path, e.value);
-  if (!e.value.IsSequence()) {
+  if (!e.value->IsSequence()) {
     TypeError(e.value, path, "a list of strings");
     return std::nullopt;
   }
   std::vector<std::string> out;
   bool ok = true;
   size_t i = 0;
-  for (const auto& item : e.value) {
+  for (const YamlNode& item : e.value->items()) {
     std::string ip = path + "[" + std::to_string(i++) + "]";
-    auto s = Str(Entry{"", YAML::Node(), item}, ip);
+    auto s = Str(Entry{"", nullptr, &item}, ip);
     if (s) out.push_back(*s); else ok = false;
   }
   if (!ok) return std::nullopt;
@@ -618,20 +635,20 @@ std::optional<std::map<std::string, std::string>> Parser::StrMap(const Entry& e,
                                                                  const std::string& path,
                                                                  bool numbers_ok) {
   Mark(path, e.value);
-  if (!e.value.IsMap()) {
+  if (!e.value->IsMap()) {
     TypeError(e.value, path, "a mapping of strings");
     return std::nullopt;
   }
   std::map<std::string, std::string> out;
   bool ok = true;
-  for (const auto& kv : e.value) {
+  for (const auto& kv : e.value->entries()) {
     if (!kv.first.IsScalar()) {
       TypeError(kv.first, path, "a plain key");
       ok = false;
       continue;
     }
-    std::string key = kv.first.Scalar();
-    auto s = Str(Entry{key, kv.first, kv.second}, path + "." + key, numbers_ok);
+    std::string key = kv.first.scalar();
+    auto s = Str(Entry{key, &kv.first, &kv.second}, path + "." + key, numbers_ok);
     if (s) out.emplace(key, *s); else ok = false;
   }
   if (!ok) return std::nullopt;
@@ -648,7 +665,7 @@ std::optional<std::string> Parser::KubernetesVersion(const Entry& e, const std::
     return std::string();
   }
   if (k == Kind::kInt || k == Kind::kFloat) {
-    std::string s = e.value.Scalar();
+    std::string s = e.value->scalar();
     std::string expected = "a quoted version string such as '" + s + "'";
     Error(MarkOf(e.value), path,
           "kubernetes_version is the unquoted number " + s +
@@ -660,8 +677,7 @@ std::optional<std::string> Parser::KubernetesVersion(const Entry& e, const std::
   auto s = Str(e, path);
   if (!s) return std::nullopt;
   // 1.29, 1.29.2, and provider build suffixes seen in real files (1.18.16-gke.502).
-  static const std::regex kVersion(R"([0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?)");
-  if (!Matches(*s, kVersion, 64)) {
+  if (!IsKubernetesVersion(*s)) {
     Error(MarkOf(e.value), path,
           "kubernetes_version must look like '1.29' or '1.29.2', found '" + *s + "'.",
           "MAJOR.MINOR[.PATCH] as a quoted string", "'" + *s + "'");
@@ -681,35 +697,31 @@ std::optional<std::string> Parser::KubernetesVersion(const Entry& e, const std::
 // ---------------------------------------------------------------------------------------------
 
 void Parser::ParseTaints(const Entry& e, const std::string& path, std::vector<Taint>* out) {
-  if (!e.value.IsSequence()) {
+  if (!e.value->IsSequence()) {
     TypeError(e.value, path, "a list of taints ({key, value, effect} or 'key=value:Effect')");
     return;
   }
-  // TAINT_KEY_REGEX: a Kubernetes qualified name with an optional DNS-subdomain prefix.
-  static const std::regex kKey(
-      R"(([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)");
-  static const std::regex kValue(R"(([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?)");
+  // TAINT_KEY_REGEX (IsTaintKey): a Kubernetes qualified name with an optional DNS-subdomain
+  // prefix.
   static const std::set<std::string> kEffects = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
   size_t i = 0;
-  for (const auto& item : e.value) {
+  for (const YamlNode& item : e.value->items()) {
     std::string ip = path + "[" + std::to_string(i++) + "]";
     Taint t;
     if (KindOf(item) == Kind::kString) {
       // TAINT_STR_REGEX form: key[=value]:Effect.
-      static const std::regex kStr(R"(([^=:\s]+)(=([^:\s]*))?:([A-Za-z]+))");
-      std::smatch m;
-      const std::string& s = item.Scalar();
-      if (s.size() > 400 || !std::regex_match(s, m, kStr)) {
+      const std::string& s = item.scalar();
+      auto parts = SplitTaintString(s);
+      if (!parts) {
         Error(MarkOf(item), ip, "a taint string must look like 'key=value:Effect' or 'key:Effect', found '" + s + "'.",
               "'key=value:Effect'", "'" + s + "'");
         continue;
       }
-      t.key = m[1].str();
-      t.value = m[3].str();
-      t.effect = m[4].str();
+      t = Taint{std::move(parts->key), std::move(parts->value), std::move(parts->effect)};
     } else if (item.IsMap()) {
-      std::map<std::string, Entry> f;
-      if (!ReadSection(item, ip, KeySpec{{"key", "value", "effect"}, {}, {}}, &f)) continue;
+      Fields f;
+      static const KeySpec kTaintSpec{{"key", "value", "effect"}, {}, {}};
+      if (!ReadSection(item, ip, kTaintSpec, &f)) continue;
       bool ok = true;
       for (const char* req : {"key", "value", "effect"}) {
         if (!f.count(req)) {
@@ -732,12 +744,12 @@ void Parser::ParseTaints(const Entry& e, const std::string& path, std::vector<Ta
       continue;
     }
     bool ok = true;
-    if (!Matches(t.key, kKey, 316)) {
+    if (!IsTaintKey(t.key)) {
       Error(MarkOf(item), ip + ".key", "'" + t.key + "' is not a valid taint key.",
             "a Kubernetes qualified name such as 'dedicated' or 'example.com/gpu'", "'" + t.key + "'");
       ok = false;
     }
-    if (t.value.size() > 63 || !Matches(t.value, kValue, 63)) {
+    if (!IsTaintValue(t.value)) {
       Error(MarkOf(item), ip + ".value", "'" + t.value + "' is not a valid taint value.",
             "at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric",
             "'" + t.value + "'");
@@ -752,7 +764,7 @@ void Parser::ParseTaints(const Entry& e, const std::string& path, std::vector<Ta
   }
 }
 
-std::optional<NodeGroup> Parser::ParseNodeGroup(const Entry& e, const std::string& path) {
+Parser::KeySpec Parser::NodeGroupSpec() const {
   const std::string& provider = cfg_.provider;
   KeySpec spec;
   spec.keys = {"instance", "min_nodes", "max_nodes", "taints", "labels", "disk_size"};
@@ -770,12 +782,18 @@ std::optional<NodeGroup> Parser::ParseNodeGroup(const Entry& e, const std::strin
     spec.legacy["gpu"] =
         "GCP node groups request GPUs with guest_accelerators: [{name: nvidia-tesla-t4, count: 1}]";
   }
+  return spec;
+}
+
+std::optional<NodeGroup> Parser::ParseNodeGroup(const Entry& e, const std::string& path) {
+  const std::string& provider = cfg_.provider;
+  const KeySpec& spec = *node_group_spec_;
   if (KindOf(e.value) == Kind::kNull) {
     Error(MarkOf(e.value), path, "the node group '" + e.key + "' is empty; it needs at least 'instance'.",
           "a mapping with instance, min_nodes, max_nodes", "null");
     return std::nullopt;
   }
-  std::map<std::string, Entry> f;
+  Fields f;
   if (!ReadSection(e.value, path, spec, &f)) return std::nullopt;
   size_t errors_before = errors_.size();
   NodeGroup g;
@@ -842,14 +860,15 @@ std::optional<NodeGroup> Parser::ParseNodeGroup(const Entry& e, const std::strin
     if (auto it = f.find("guest_accelerators"); it != f.end()) {
       const std::string ap = path + ".guest_accelerators";
       Mark(ap, it->second.value);
-      if (!it->second.value.IsSequence()) {
+      if (!it->second.value->IsSequence()) {
         TypeError(it->second.value, ap, "a list of {name, count}");
       } else {
         size_t i = 0;
-        for (const auto& item : it->second.value) {
+        for (const YamlNode& item : it->second.value->items()) {
           std::string ip = ap + "[" + std::to_string(i++) + "]";
-          std::map<std::string, Entry> a;
-          if (!ReadSection(item, ip, KeySpec{{"name", "count"}, {}, {}}, &a)) continue;
+          Fields a;
+          static const KeySpec kAcceleratorSpec{{"name", "count"}, {}, {}};
+          if (!ReadSection(item, ip, kAcceleratorSpec, &a)) continue;
           nlohmann::json acc = {{"name", nullptr}, {"count", 1}};  // GCPGuestAccelerator.count = 1
           if (auto n = a.find("name"); n != a.end()) {
             if (auto s = Str(n->second, ip + ".name")) acc["name"] = *s;
@@ -897,23 +916,23 @@ void Parser::ParseNodeGroups(const Entry* e, const std::string& section_path) {
     return;
   }
   Mark(path, e->value);
-  if (!e->value.IsMap()) {
+  if (!e->value->IsMap()) {
     TypeError(e->value, path, "a mapping of node group name -> {instance, min_nodes, max_nodes}");
     return;
   }
   // Group names become EKS node group / GKE node pool / AKS agent pool names. AKS is the
   // strictest: lowercase letters and digits, starting with a letter, at most 12 characters.
-  static const std::regex kGeneric(R"([A-Za-z0-9]([-A-Za-z0-9_]{0,61}[A-Za-z0-9])?)");
-  static const std::regex kAzure(R"([a-z][a-z0-9]{0,11})");
+  const KeySpec spec = NodeGroupSpec();
+  node_group_spec_ = &spec;
   std::map<std::string, NodeGroup> groups;
-  for (const auto& kv : e->value) {
+  for (const auto& kv : e->value->entries()) {
     if (!kv.first.IsScalar()) {
       TypeError(kv.first, path, "a node group name");
       continue;
     }
-    std::string name = kv.first.Scalar();
+    std::string name = kv.first.scalar();
     std::string gp = path + "." + name;
-    if (cfg_.provider == "azure" ? !Matches(name, kAzure, 12) : !Matches(name, kGeneric, 63)) {
+    if (cfg_.provider == "azure" ? !IsAksNodePoolName(name) : !IsNodeGroupName(name)) {
       std::string expected = cfg_.provider == "azure"
                                  ? "1-12 lowercase letters and digits, starting with a letter (AKS node pool rule)"
                                  : "1-63 letters, digits, '-' or '_', starting and ending alphanumeric";
@@ -922,29 +941,31 @@ void Parser::ParseNodeGroups(const Entry* e, const std::string& section_path) {
       continue;
     }
     Mark(gp, kv.first);
-    auto g = ParseNodeGroup(Entry{name, kv.first, kv.second}, gp);
-    if (g && !groups.count(name)) groups.emplace(name, std::move(*g));
+    auto g = ParseNodeGroup(Entry{name, &kv.first, &kv.second}, gp);
+    if (g) groups.emplace_hint(groups.end(), name, std::move(*g));  // keeps the first of a name
   }
-  if (e->value.size() == 0) {
+  if (e->value->size() == 0) {
     Error(MarkOf(e->value), path, "node_groups is empty; a cluster needs at least one node group "
                                   "(Nebari schedules its own pods on 'general').",
           "at least one node group", "an empty mapping");
   }
-  if (e->value.size() > 0 && !e->value["general"]) {
+  if (e->value->size() > 0 && e->value->Find("general") == nullptr) {
     // Stages 03-07 pin Nebari's own services (Keycloak, conda-store, the hub) to the node
     // selector of `general`, which exists only when a group of that name does.
     Warn(MarkOf(e->value), path,
          "there is no 'general' node group; Nebari schedules its core services on it.");
   }
+  node_group_spec_ = nullptr;
+  cfg_.node_groups.reserve(cfg_.node_groups.size() + groups.size());
   for (auto& [name, g] : groups) cfg_.node_groups.push_back(std::move(g));
 }
 
-void Parser::ParseDesignStorage(const std::map<std::string, Entry>& s, const std::string& p) {
+void Parser::ParseDesignStorage(const Fields& s, const std::string& p) {
   auto it = s.find("storage");
   if (it == s.end()) return;
   // The design document's provider-level `storage: {type, size}` (§7.3, §7.5): the volume type
   // to preserve. `path` is the local provider's variant.
-  std::map<std::string, Entry> f;
+  Fields f;
   const std::string sp = p + ".storage";
   Mark(sp, it->second.value);
   if (!ReadSection(it->second.value, sp, KeySpec{{"type", "size", "path"}, {}, {}}, &f)) return;
@@ -961,12 +982,11 @@ void Parser::ParseDesignStorage(const std::map<std::string, Entry>& s, const std
   cfg_.provider_settings["storage"] = out;
 }
 
-void Parser::ParseAws(const std::map<std::string, Entry>& s, const std::string& p, SourceMark at) {
+void Parser::ParseAws(const Fields& s, const std::string& p, SourceMark at) {
   auto& ps = cfg_.provider_settings;
-  static const std::regex kRegion(R"([a-z]{2}(-[a-z]+)+-[0-9]+)");
   if (auto it = s.find("region"); it != s.end()) {
     if (auto r = Str(it->second, p + ".region")) {
-      if (!Matches(*r, kRegion, 32)) {
+      if (!IsAwsRegion(*r)) {
         Error(MarkOf(it->second.value), p + ".region", "'" + *r + "' is not an AWS region name.",
               "a region such as us-west-2", "'" + *r + "'");
       } else {
@@ -1002,7 +1022,7 @@ void Parser::ParseAws(const std::map<std::string, Entry>& s, const std::string& 
       for (const auto& z : *v) {
         std::string zp = p + ".availability_zones[" + std::to_string(i) + "]";
         if (!cfg_.region.empty() && (z.size() <= cfg_.region.size() || !z.starts_with(cfg_.region))) {
-          Error(MarkOf(it->second.value[i]), zp,
+          Error(MarkOf(it->second.value->item(i)), zp,
                 "the availability zone '" + z + "' is not in region " + cfg_.region + ".",
                 "a zone of " + cfg_.region + " such as " + cfg_.region + "a", "'" + z + "'");
         }
@@ -1015,7 +1035,8 @@ void Parser::ParseAws(const std::map<std::string, Entry>& s, const std::string& 
     Defaulted(p + ".availability_zones");
   }
   ps["availability_zones"] = azs;
-  auto str_default = [&](const char* key, const char* def, const std::regex* re, const char* expected) {
+  using Format = bool (*)(std::string_view);
+  auto str_default = [&](const char* key, const char* def, Format re, const char* expected) {
     ps[key] = def ? nlohmann::json(def) : nlohmann::json(nullptr);
     auto it = s.find(key);
     if (it == s.end()) {
@@ -1025,21 +1046,21 @@ void Parser::ParseAws(const std::map<std::string, Entry>& s, const std::string& 
     bool is_null = false;
     auto v = StrOrNull(it->second, p + "." + key, &is_null);
     if (!v || is_null) return;
-    if (re && !Matches(*v, *re)) {
+    if (re && !re(*v)) {
       Error(MarkOf(it->second.value), p + "." + key, "'" + *v + "' is not valid here.", expected,
             "'" + *v + "'");
       return;
     }
     ps[key] = *v;
   };
-  static const std::regex kEndpoint("private|public|public_and_private");
-  static const std::regex kArn(R"(arn:aws[a-z-]*:[a-z0-9-]+:[^\s]*)");
-  static const std::regex kSg(R"(sg-[0-9a-f]+)");
-  str_default("eks_endpoint_access", kAwsDefaultEndpointAccess, &kEndpoint,
+  Format endpoint = [](std::string_view v) {
+    return v == "private" || v == "public" || v == "public_and_private";
+  };
+  str_default("eks_endpoint_access", kAwsDefaultEndpointAccess, endpoint,
               "private, public or public_and_private");
-  str_default("eks_kms_arn", nullptr, &kArn, "a KMS key ARN (arn:aws:kms:...)");
-  str_default("existing_security_group_id", nullptr, &kSg, "a security group id (sg-...)");
-  str_default("permissions_boundary", nullptr, &kArn, "an IAM policy ARN (arn:aws:iam::...)");
+  str_default("eks_kms_arn", nullptr, IsAwsArn, "a KMS key ARN (arn:aws:kms:...)");
+  str_default("existing_security_group_id", nullptr, IsSecurityGroupId, "a security group id (sg-...)");
+  str_default("permissions_boundary", nullptr, IsAwsArn, "an IAM policy ARN (arn:aws:iam::...)");
   // vpc_cidr_block (alias: the design document's vpc_cidr).
   ps["vpc_cidr_block"] = kAwsDefaultVpcCidr;
   if (auto it = s.find("vpc_cidr_block"); it != s.end()) {
@@ -1061,7 +1082,7 @@ void Parser::ParseAws(const std::map<std::string, Entry>& s, const std::string& 
     } else if (auto v = StrList(it->second, p + ".eks_public_access_cidrs")) {
       for (size_t i = 0; i < v->size(); ++i) {
         if (!IsCidrV4((*v)[i])) {
-          Error(MarkOf(it->second.value[i]), p + ".eks_public_access_cidrs[" + std::to_string(i) + "]",
+          Error(MarkOf(it->second.value->item(i)), p + ".eks_public_access_cidrs[" + std::to_string(i) + "]",
                 "'" + (*v)[i] + "' is not an IPv4 CIDR block.", "a CIDR such as 203.0.113.0/24",
                 "'" + (*v)[i] + "'");
         }
@@ -1081,13 +1102,12 @@ void Parser::ParseAws(const std::map<std::string, Entry>& s, const std::string& 
   }
 }
 
-void Parser::ParseGcp(const std::map<std::string, Entry>& s, const std::string& p, SourceMark at) {
+void Parser::ParseGcp(const Fields& s, const std::string& p, SourceMark at) {
   auto& ps = cfg_.provider_settings;
   // GoogleCloudPlatformProvider has coerce_numbers_to_str: numbers are accepted as strings here.
-  static const std::regex kRegion(R"([a-z]+-[a-z]+[0-9]+)");
   if (auto it = s.find("region"); it != s.end()) {
     if (auto r = Str(it->second, p + ".region")) {
-      if (!Matches(*r, kRegion, 32)) {
+      if (!IsGcpRegion(*r)) {
         Error(MarkOf(it->second.value), p + ".region", "'" + *r + "' is not a GCP region name.",
               "a region such as us-central1", "'" + *r + "'");
       } else {
@@ -1099,10 +1119,9 @@ void Parser::ParseGcp(const std::map<std::string, Entry>& s, const std::string& 
           "nothing");
   }
   // project (alias: the design document's project_id). GCP project ids: 6-30 characters.
-  static const std::regex kProject(R"([a-z][-a-z0-9]{4,28}[a-z0-9])");
   if (auto it = s.find("project"); it != s.end()) {
     if (auto v = Str(it->second, p + ".project", true)) {
-      if (!Matches(*v, kProject, 30)) {
+      if (!IsGcpProject(*v)) {
         Error(MarkOf(it->second.value), p + ".project", "'" + *v + "' is not a GCP project id.",
               "6-30 lowercase letters, digits or '-', starting with a letter", "'" + *v + "'");
       }
@@ -1133,7 +1152,7 @@ void Parser::ParseGcp(const std::map<std::string, Entry>& s, const std::string& 
       for (size_t i = 0; i < v->size(); ++i) {
         const std::string& z = (*v)[i];
         if (!cfg_.region.empty() && !z.starts_with(cfg_.region + "-")) {
-          Error(MarkOf(it->second.value[i]), p + ".availability_zones[" + std::to_string(i) + "]",
+          Error(MarkOf(it->second.value->item(i)), p + ".availability_zones[" + std::to_string(i) + "]",
                 "the zone '" + z + "' is not in region " + cfg_.region + ".",
                 "a zone such as " + cfg_.region + "-a", "'" + z + "'");
         }
@@ -1142,7 +1161,8 @@ void Parser::ParseGcp(const std::map<std::string, Entry>& s, const std::string& 
     }
   }
   ps["availability_zones"] = azs;
-  auto str_field = [&](const char* key, const char* def, const std::regex* re, const char* expected) {
+  using Format = bool (*)(std::string_view);
+  auto str_field = [&](const char* key, const char* def, Format re, const char* expected) {
     ps[key] = def ? nlohmann::json(def) : nlohmann::json(nullptr);
     auto it = s.find(key);
     if (it == s.end()) {
@@ -1152,16 +1172,16 @@ void Parser::ParseGcp(const std::map<std::string, Entry>& s, const std::string& 
     bool is_null = false;
     auto v = StrOrNull(it->second, p + "." + key, &is_null, true);
     if (!v || is_null) return;
-    if (re && !Matches(*v, *re)) {
+    if (re && !re(*v)) {
       Error(MarkOf(it->second.value), p + "." + key, "'" + *v + "' is not valid here.", expected,
             "'" + *v + "'");
       return;
     }
     ps[key] = *v;
   };
-  static const std::regex kMode("ROUTE|VPC_NATIVE");
+  Format mode = [](std::string_view v) { return v == "ROUTE" || v == "VPC_NATIVE"; };
   str_field("release_channel", kGcpDefaultReleaseChannel, nullptr, "");
-  str_field("networking_mode", kGcpDefaultNetworkingMode, &kMode, "ROUTE or VPC_NATIVE");
+  str_field("networking_mode", kGcpDefaultNetworkingMode, mode, "ROUTE or VPC_NATIVE");
   str_field("network", kGcpDefaultNetwork, nullptr, "");
   str_field("subnetwork", nullptr, nullptr, "");
   ps["tags"] = nlohmann::json::array();
@@ -1178,7 +1198,7 @@ void Parser::ParseGcp(const std::map<std::string, Entry>& s, const std::string& 
     Mark(sp, it->second.value);
     std::vector<std::string> all = str_keys;
     all.insert(all.end(), bool_keys.begin(), bool_keys.end());
-    std::map<std::string, Entry> f;
+    Fields f;
     if (!ReadSection(it->second.value, sp, KeySpec{all, {}, {}}, &f)) return;
     nlohmann::json out = nlohmann::json::object();
     for (const auto& k : all) {
@@ -1206,7 +1226,7 @@ void Parser::ParseGcp(const std::map<std::string, Entry>& s, const std::string& 
       {"enable_private_nodes", "enable_private_endpoint"});
 }
 
-void Parser::ParseAzure(const std::map<std::string, Entry>& s, const std::string& p, SourceMark at) {
+void Parser::ParseAzure(const Fields& s, const std::string& p, SourceMark at) {
   auto& ps = cfg_.provider_settings;
   if (auto it = s.find("region"); it != s.end()) {
     if (auto r = Str(it->second, p + ".region")) {
@@ -1227,10 +1247,9 @@ void Parser::ParseAzure(const std::map<std::string, Entry>& s, const std::string
   }
   // storage_account_postfix: part of the state storage account name, which Azure limits to
   // lowercase letters and digits.
-  static const std::regex kPostfix(R"([a-z0-9]{1,16})");
   if (auto it = s.find("storage_account_postfix"); it != s.end()) {
     if (auto v = Str(it->second, p + ".storage_account_postfix", true)) {
-      if (!Matches(*v, kPostfix, 16)) {
+      if (!IsAzureStoragePostfix(*v)) {
         Error(MarkOf(it->second.value), p + ".storage_account_postfix",
               "'" + *v + "' cannot be part of an Azure storage account name.",
               "lowercase letters and digits", "'" + *v + "'");
@@ -1258,9 +1277,8 @@ void Parser::ParseAzure(const std::map<std::string, Entry>& s, const std::string
     auto v = StrOrNull(it->second, p + ".resource_group_name", &is_null);
     if (v && !is_null) {
       // AzureProvider._validate_resource_group_name.
-      static const std::regex kRg(R"([\w\-\.\(\)]+)");
       size_t total = v->size() + std::string("-node-resource-group").size();
-      if (total > 90 || !Matches(*v, kRg, 90) || v->back() == '.') {
+      if (total > 90 || !IsAzureResourceGroupChars(*v) || v->back() == '.') {
         Error(MarkOf(it->second.value), p + ".resource_group_name",
               "'" + *v + "' is not a usable Azure resource group name.",
               "letters, digits, '_', '-', '.', '(' or ')', not ending in '.', at most 70 characters "
@@ -1311,7 +1329,7 @@ void Parser::ParseAzure(const std::map<std::string, Entry>& s, const std::string
   }
 }
 
-void Parser::ParseLocal(const std::map<std::string, Entry>* s, const std::string& p) {
+void Parser::ParseLocal(const Fields* s, const std::string& p) {
   auto& ps = cfg_.provider_settings;
   ps["kube_context"] = nullptr;
   nlohmann::json selectors = nlohmann::json::object();
@@ -1343,25 +1361,26 @@ void Parser::ParseLocal(const std::map<std::string, Entry>* s, const std::string
   if (auto it = s->find("node_selectors"); it != s->end() && KindOf(it->second.value) != Kind::kNull) {
     const std::string sp = p + ".node_selectors";
     Mark(sp, it->second.value);
-    if (!it->second.value.IsMap()) {
+    if (!it->second.value->IsMap()) {
       TypeError(it->second.value, sp, "a mapping of group -> {key, value}");
     } else {
       selectors = nlohmann::json::object();
-      for (const auto& g : it->second.value) {
-        std::string name = g.first.IsScalar() ? g.first.Scalar() : "";
+      for (const auto& g : it->second.value->entries()) {
+        std::string name = g.first.IsScalar() ? g.first.scalar() : "";
         std::string gp = sp + "." + name;
-        const YAML::Node& v = g.second;
-        if (v.IsMap() && v.size() == 1 && !v["key"] && !v["value"]) {
+        const YamlNode& v = g.second;
+        if (v.IsMap() && v.size() == 1 && !v.Find("key") && !v.Find("value")) {
           // The design document's {label: value} form (§7.5), normalised to {key, value}.
-          for (const auto& kv : v) {
-            std::string label = kv.first.Scalar();
-            auto val = Str(Entry{label, kv.first, kv.second}, gp + "." + label, true);
+          for (const auto& kv : v.entries()) {
+            std::string label = kv.first.scalar();
+            auto val = Str(Entry{label, &kv.first, &kv.second}, gp + "." + label, true);
             if (val) selectors[name] = {{"key", label}, {"value", *val}};
           }
           continue;
         }
-        std::map<std::string, Entry> f;
-        if (!ReadSection(v, gp, KeySpec{{"key", "value"}, {}, {}}, &f)) continue;
+        Fields f;
+        static const KeySpec kSelectorSpec{{"key", "value"}, {}, {}};
+        if (!ReadSection(v, gp, kSelectorSpec, &f)) continue;
         nlohmann::json sel = nlohmann::json::object();
         for (const char* k : {"key", "value"}) {
           auto fi = f.find(k);
@@ -1381,7 +1400,7 @@ void Parser::ParseLocal(const std::map<std::string, Entry>* s, const std::string
   ps["node_selectors"] = selectors;
 }
 
-void Parser::ParseProviderSection(const std::string& section, const YAML::Node* node,
+void Parser::ParseProviderSection(const std::string& section, const YamlNode* node,
                                   SourceMark at) {
   const std::string& provider = cfg_.provider;
   KeySpec spec;
@@ -1425,7 +1444,7 @@ void Parser::ParseProviderSection(const std::string& section, const YAML::Node* 
     return;
   }
   Mark(section, *node);
-  std::map<std::string, Entry> s;
+  Fields s;
   if (!ReadSection(*node, section, spec, &s)) return;
   SourceMark sm = MarkOf(*node);
   if (provider == "aws") ParseAws(s, section, sm);
@@ -1440,7 +1459,7 @@ void Parser::ParseProviderSection(const std::string& section, const YAML::Node* 
 }
 
 void Parser::ParseStorage(const Entry& e) {
-  std::map<std::string, Entry> f;
+  Fields f;
   Mark("storage", e.value);
   // Storage (stage 07). Typos such as QHub's `shared_filesytem` get a "did you mean".
   if (!ReadSection(e.value, "storage", KeySpec{{"type", "conda_store", "shared_filesystem"}, {}, {}}, &f)) {
@@ -1460,9 +1479,8 @@ void Parser::ParseStorage(const Entry& e) {
   }
   for (const char* k : {"conda_store", "shared_filesystem"}) {
     if (auto it = f.find(k); it != f.end()) {
-      static const std::regex kSize(R"([0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T)?)");
       auto v = Str(it->second, std::string("storage.") + k);
-      if (v && !Matches(*v, kSize, 32)) {
+      if (v && !IsStorageQuantity(*v)) {
         Error(MarkOf(it->second.value), std::string("storage.") + k, "'" + *v + "' is not a size.",
               "a Kubernetes quantity such as 200Gi", "'" + *v + "'");
       }
@@ -1471,7 +1489,7 @@ void Parser::ParseStorage(const Entry& e) {
 }
 
 void Parser::ParseTerraformState(const Entry& e) {
-  std::map<std::string, Entry> f;
+  Fields f;
   Mark("terraform_state", e.value);
   if (!ReadSection(e.value, "terraform_state", KeySpec{{"type", "backend", "config"}, {}, {}}, &f)) return;
   if (auto it = f.find("type"); it != f.end()) {
@@ -1500,7 +1518,7 @@ void Parser::ParseTerraformState(const Entry& e) {
 }
 
 void Parser::ParseExternalRegistry(const Entry& e) {
-  std::map<std::string, Entry> f;
+  Fields f;
   const std::string p = "external_container_reg";
   Mark(p, e.value);
   const std::vector<std::string> fields = {"access_key_id", "secret_access_key", "extcr_account",
@@ -1529,28 +1547,28 @@ void Parser::ParseExternalRegistry(const Entry& e) {
   }
 }
 
-void Parser::ParseTopLevel(const YAML::Node& root) {
-  std::map<std::string, Entry> top;
+void Parser::ParseTopLevel(const YamlNode& root) {
+  Fields top;
   std::vector<std::string> infra_and_app = kInfraTopLevel;
   infra_and_app.insert(infra_and_app.end(), kApplicationSections.begin(), kApplicationSections.end());
   bool qhub_era = false;
-  for (const auto& kv : root) {
-    const YAML::Node& k = kv.first;
+  for (const auto& kv : root.entries()) {
+    const YamlNode& k = kv.first;
     if (!k.IsScalar()) {
       TypeError(k, "", "a plain key");
       continue;
     }
-    const std::string key = k.Scalar();
+    const std::string key = k.scalar();
     if (std::find(kInfraTopLevel.begin(), kInfraTopLevel.end(), key) != kInfraTopLevel.end()) {
-      top.emplace(key, Entry{key, k, kv.second});
+      top.emplace(key, Entry{key, &k, &kv.second});
     } else if (kApplicationSections.count(key)) {
       cfg_.application_sections[key] = ToJson(kv.second);
       if (key == "ci_cd" && kv.second.IsScalar()) {
         qhub_era = true;
         Error(MarkOf(kv.second), "ci_cd",
-              "this file predates the supported format: `ci_cd: " + kv.second.Scalar() +
+              "this file predates the supported format: `ci_cd: " + kv.second.scalar() +
                   "` (a bare string) is QHub <= v0.3.0 syntax. Write `ci_cd: {type: " +
-                  kv.second.Scalar() + "}` and run `nebari upgrade`.",
+                  kv.second.scalar() + "}` and run `nebari upgrade`.",
               "a mapping {type, branch, ...}", Describe(kv.second));
       }
     } else if (auto l = kLegacyTopLevel.find(key); l != kLegacyTopLevel.end()) {
@@ -1591,11 +1609,10 @@ void Parser::ParseTopLevel(const YAML::Node& root) {
   }
 
   // project_name (Main.project_name).
-  static const std::regex kProjectName(R"([A-Za-z][A-Za-z0-9\-_]{1,14}[A-Za-z0-9])");
   if (auto it = top.find("project_name"); it != top.end()) {
     if (auto v = Str(it->second, "project_name", true)) {
       cfg_.project_name = *v;
-      if (!Matches(*v, kProjectName, 16)) {
+      if (!IsProjectName(*v)) {
         Error(MarkOf(it->second.value), "project_name",
               "'" + *v + "' (" + std::to_string(v->size()) + " characters) is not a valid project name.",
               "3-16 characters: a letter, then letters, digits, '-' or '_', ending with a letter or digit",
@@ -1608,10 +1625,9 @@ void Parser::ParseTopLevel(const YAML::Node& root) {
   }
   // namespace (Main.namespace, default "dev").
   cfg_.namespace_name = "dev";
-  static const std::regex kNamespace(R"([A-Za-z][A-Za-z\-_]*[A-Za-z])");
   if (auto it = top.find("namespace"); it != top.end()) {
     if (auto v = Str(it->second, "namespace")) {
-      if (!Matches(*v, kNamespace, 63)) {
+      if (!IsNamespaceName(*v)) {
         Error(MarkOf(it->second.value), "namespace", "'" + *v + "' is not a valid namespace.",
               "at least 2 letters, '-' or '_' (no digits), starting and ending with a letter",
               "'" + *v + "'");
@@ -1623,14 +1639,13 @@ void Parser::ParseTopLevel(const YAML::Node& root) {
     Defaulted("namespace");
   }
   // nebari_version: Nebari compares it with the installed release; NIC checks the form only.
-  static const std::regex kNebariVersion(R"([0-9]{4}\.[0-9]{1,2}\.[0-9]+([.+\-]?[0-9A-Za-z.+\-]*)?)");
   if (auto it = top.find("nebari_version"); it != top.end()) {
     if (KindOf(it->second.value) == Kind::kFloat) {
       Error(MarkOf(it->second.value), "nebari_version",
-            "nebari_version is the number " + it->second.value.Scalar() + "; quote it.",
-            "a quoted CalVer string such as '2025.10.1'", "the number " + it->second.value.Scalar());
+            "nebari_version is the number " + it->second.value->scalar() + "; quote it.",
+            "a quoted CalVer string such as '2025.10.1'", "the number " + it->second.value->scalar());
     } else if (auto v = Str(it->second, "nebari_version")) {
-      if (!Matches(*v, kNebariVersion, 64)) {
+      if (!IsNebariVersion(*v)) {
         Error(MarkOf(it->second.value), "nebari_version", "'" + *v + "' is not a Nebari version.",
               "YYYY.M.P such as 2025.10.1 (suffixes like rc1 or .dev23+g53d1 are allowed)", "'" + *v + "'");
       } else {
@@ -1714,7 +1729,7 @@ void Parser::ParseTopLevel(const YAML::Node& root) {
   }
 }
 
-void Parser::ParseSelectedProvider(const std::map<std::string, Entry>& top, SourceMark provider_mark) {
+void Parser::ParseSelectedProvider(const Fields& top, SourceMark provider_mark) {
   // Sections of other providers: ignored (warning when not null, as Nebari does).
   for (const auto& s : kProviderSections) {
     if (s == SectionFor(cfg_.provider)) continue;
@@ -1726,7 +1741,7 @@ void Parser::ParseSelectedProvider(const std::map<std::string, Entry>& top, Sour
   }
   const std::string section = SectionFor(cfg_.provider);
   auto ps = top.find(section);
-  ParseProviderSection(section, ps == top.end() ? nullptr : &ps->second.value,
+  ParseProviderSection(section, ps == top.end() ? nullptr : ps->second.value,
                        ps == top.end() ? provider_mark : MarkOf(ps->second.key_node));
 }
 
@@ -1752,48 +1767,34 @@ ConfigLoadResult Parser::Run(const std::string& text) {
   budget_ = node_limit_;
   CheckBytes(text, this);
   if (!errors_.empty()) return finish();
-  YAML::Node root;
-  try {
-    if (auto stuck = StuckParserDetector::Find(text)) {
-      Error(SourceMark{stuck->line + 1, stuck->column + 1}, "",
-            "the file is not valid YAML: unexpected character at this position.", "well-formed YAML",
-            "a token that starts no value");
-      return finish();
-    }
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
-      Error(MarkOf(docs[1]), "",
-            "the file holds " + std::to_string(docs.size()) +
-                " YAML documents (separated by ---); nebari-config.yaml must be exactly one.",
-            "one document", std::to_string(docs.size()) + " documents");
-      return finish();
-    }
-    if (!docs.empty()) root = docs[0];
-  } catch (const YAML::Exception& ex) {
-    SourceMark at = ex.mark.is_null() ? SourceMark{} : SourceMark{ex.mark.line + 1, ex.mark.column + 1};
-    std::string msg = ex.msg;
-    if (msg.find("depth") != std::string::npos || msg.find("recursion") != std::string::npos) {
-      msg += " (the document is nested too deeply)";
-    }
-    Error(at, "", "the file is not valid YAML: " + msg + ".", "well-formed YAML", msg);
-    return finish();
-  } catch (const std::exception& ex) {
-    Error({}, "", std::string("the file could not be parsed: ") + ex.what() + ".", "well-formed YAML",
-          ex.what());
+  config_internal::YamlStream stream;
+  ParseYamlStream(text, kMaxParseDepth, &stream);
+  if (stream.failed) {
+    Error(SourceMark{stream.error_line, stream.error_column}, "",
+          "the file is not valid YAML: " + stream.error + ".", "well-formed YAML", stream.error);
     return finish();
   }
-  if (!root.IsDefined() || root.IsNull()) {
+  const std::vector<const YamlNode*>& docs = stream.documents;
+  if (docs.size() > 1) {
+    Error(MarkOf(docs[1]), "",
+          "the file holds " + std::to_string(docs.size()) +
+              " YAML documents (separated by ---); nebari-config.yaml must be exactly one.",
+          "one document", std::to_string(docs.size()) + " documents");
+    return finish();
+  }
+  if (docs.empty() || docs[0]->IsNull()) {
     Error({1, 1}, "", "the file is empty; a nebari-config.yaml needs at least project_name and "
                       "a provider section.",
           "a mapping", "an empty document");
     return finish();
   }
+  const YamlNode& root = *docs[0];
   if (!root.IsMap()) {
     TypeError(root, "", "a mapping of top-level keys (project_name, provider, ...)");
     return finish();
   }
   try {
-    Guard(root, 0, "");
+    Guard(root, 0, GuardPath{});
     if (budget_exhausted_ || too_deep_) return finish();
     ParseTopLevel(root);
   } catch (const std::exception& ex) {

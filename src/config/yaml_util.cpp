@@ -2,34 +2,19 @@
 
 #include <charconv>
 #include <cmath>
-#include <regex>
 #include <string>
+
+#include "src/config/formats.h"
 
 namespace nic::config_internal {
 
-namespace {
-
-bool IsPlain(const YAML::Node& n) {
-  // yaml-cpp tags plain scalars "?" and quoted ones "!"; explicit tags keep their text.
-  return n.Tag() == "?";
-}
-
-bool LooksFloat(const std::string& s) {
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  static const std::regex kSpecial(R"([-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
-  if (s.size() > 64) return false;
-  return std::regex_match(s, kFloat) || std::regex_match(s, kSpecial);
-}
-
-}  // namespace
-
-std::optional<bool> ParseBool(const std::string& s) {
+std::optional<bool> ParseBool(std::string_view s) {
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
   return std::nullopt;
 }
 
-std::optional<int64_t> ParseInt(const std::string& s) {
+std::optional<int64_t> ParseInt(std::string_view s) {
   if (s.empty() || s.size() > 40) return std::nullopt;
   int base = 10;
   std::string_view body(s);
@@ -54,76 +39,113 @@ std::optional<int64_t> ParseInt(const std::string& s) {
   return static_cast<int64_t>(v);
 }
 
-Kind KindOf(const YAML::Node& n) {
-  if (!n.IsDefined()) return Kind::kUndefined;
-  switch (n.Type()) {
-    case YAML::NodeType::Null: return Kind::kNull;
-    case YAML::NodeType::Map: return Kind::kMap;
-    case YAML::NodeType::Sequence: return Kind::kSeq;
-    case YAML::NodeType::Undefined: return Kind::kUndefined;
-    case YAML::NodeType::Scalar: break;
+Kind KindOf(const YamlNode* n) {
+  if (n == nullptr) return Kind::kUndefined;
+  switch (n->type()) {
+    case YamlNode::Type::kNull: return Kind::kNull;
+    case YamlNode::Type::kMap: return Kind::kMap;
+    case YamlNode::Type::kSeq: return Kind::kSeq;
+    case YamlNode::Type::kScalar: break;
   }
-  if (!IsPlain(n)) return Kind::kString;
-  const std::string& s = n.Scalar();
+  if (!n->plain()) return Kind::kString;
+  const std::string& s = n->scalar();
+  if (s.empty()) return Kind::kString;
+  // Every core-schema number or boolean starts with one of these; most strings do not.
+  char c = s[0];
+  if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 't' || c == 'T' ||
+        c == 'f' || c == 'F')) {
+    return Kind::kString;
+  }
   if (ParseBool(s)) return Kind::kBool;
-  static const std::regex kInt(R"([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)");
-  if (s.size() <= 40 && std::regex_match(s, kInt)) return Kind::kInt;
-  if (LooksFloat(s)) return Kind::kFloat;
+  if (IsCoreInt(s)) return Kind::kInt;
+  if (IsCoreFloat(s)) return Kind::kFloat;
   return Kind::kString;
 }
 
-std::string Describe(const YAML::Node& n) {
+std::string Describe(const YamlNode* n) {
   auto clip = [](const std::string& s) {
     return s.size() > 60 ? s.substr(0, 57) + "..." : s;
   };
   switch (KindOf(n)) {
     case Kind::kUndefined: return "nothing";
     case Kind::kNull: return "null";
-    case Kind::kBool: return "the boolean " + n.Scalar();
+    case Kind::kBool: return "the boolean " + n->scalar();
     case Kind::kInt:
-    case Kind::kFloat: return "the number " + clip(n.Scalar());
-    case Kind::kString: return "the string '" + clip(n.Scalar()) + "'";
+    case Kind::kFloat: return "the number " + clip(n->scalar());
+    case Kind::kString: return "the string '" + clip(n->scalar()) + "'";
     case Kind::kMap: return "a mapping";
     case Kind::kSeq: return "a list";
   }
   return "an unknown value";
 }
 
-SourceMark MarkOf(const YAML::Node& n) {
-  if (!n.IsDefined()) return {};
-  YAML::Mark m = n.Mark();
-  if (m.is_null() || m.line < 0) return {};
-  return {m.line + 1, m.column + 1};
+namespace {
+
+// Flow rendering of a key that is not a scalar (`? [a, b]`). yaml-cpp's Dump differed in
+// block-style details; no real config has such keys, and the text only names the JSON member.
+void AppendFlow(const YamlNode& n, std::string* out, int depth) {
+  if (depth > 64) return;  // the guard pass refused deeper documents already
+  switch (n.type()) {
+    case YamlNode::Type::kNull: *out += "~"; return;
+    case YamlNode::Type::kScalar: *out += n.scalar(); return;
+    case YamlNode::Type::kSeq:
+      *out += "[";
+      for (size_t i = 0; i < n.size(); ++i) {
+        if (i) *out += ", ";
+        AppendFlow(n.item(i), out, depth + 1);
+      }
+      *out += "]";
+      return;
+    case YamlNode::Type::kMap:
+      *out += "{";
+      for (size_t i = 0; i < n.size(); ++i) {
+        if (i) *out += ", ";
+        AppendFlow(n.key(i), out, depth + 1);
+        *out += ": ";
+        AppendFlow(n.value(i), out, depth + 1);
+      }
+      *out += "}";
+      return;
+  }
 }
 
-nlohmann::json ToJson(const YAML::Node& n) {
+}  // namespace
+
+std::string KeyText(const YamlNode& n) {
+  if (n.IsScalar()) return n.scalar();
+  std::string out;
+  AppendFlow(n, &out, 0);
+  return out;
+}
+
+nlohmann::json ToJson(const YamlNode& n) {
   switch (KindOf(n)) {
     case Kind::kUndefined:
     case Kind::kNull: return nullptr;
-    case Kind::kBool: return *ParseBool(n.Scalar());
+    case Kind::kBool: return *ParseBool(n.scalar());
     case Kind::kInt: {
-      auto v = ParseInt(n.Scalar());
+      auto v = ParseInt(n.scalar());
       if (v) return *v;
-      return n.Scalar();
+      return n.scalar();
     }
     case Kind::kFloat: {
       double d = 0;
-      const std::string& s = n.Scalar();
+      const std::string& s = n.scalar();
       auto [p, ec] = std::from_chars(s.data() + (s[0] == '+' ? 1 : 0), s.data() + s.size(), d);
       if (ec == std::errc() && p == s.data() + s.size() && std::isfinite(d)) return d;
       return s;  // .inf/.nan have no JSON form; keep the text
     }
-    case Kind::kString: return n.Scalar();
+    case Kind::kString: return n.scalar();
     case Kind::kSeq: {
       nlohmann::json a = nlohmann::json::array();
-      for (const auto& item : n) a.push_back(ToJson(item));
+      for (size_t i = 0; i < n.size(); ++i) a.push_back(ToJson(n.item(i)));
       return a;
     }
     case Kind::kMap: {
       nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) {
-        std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
-        if (!o.contains(key)) o[key] = ToJson(kv.second);
+      for (size_t i = 0; i < n.size(); ++i) {
+        std::string key = KeyText(n.key(i));
+        if (!o.contains(key)) o[key] = ToJson(n.value(i));
       }
       return o;
     }
