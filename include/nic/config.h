@@ -99,6 +99,8 @@ ConfigLoadResult ParseNebariConfig(const std::string& yaml_text, const std::stri
 
 // Canonical JSON of the infrastructure-relevant model only (stable key order).
 nlohmann::json CanonicalConfigModel(const NebariConfig& config);
+// CanonicalConfigModel(config).dump(), written without building the tree (what ConfigHash hashes).
+std::string CanonicalConfigText(const NebariConfig& config);
 // "sha256:<hex>" over CanonicalConfigModel: stable under formatting, comments, key order and
 // application-section edits; changes with any infrastructure value.
 std::string ConfigHash(const NebariConfig& config);

@@ -52,21 +52,71 @@ nlohmann::json RedactBackendConfig(const std::map<std::string, std::string>& con
   return out;
 }
 
-}  // namespace
+// A JSON string exactly as nlohmann::json::dump() writes it. Plain printable ASCII (every name,
+// instance type and label of a real config) is copied; anything else goes through dump() itself.
+void AppendJsonString(const std::string& s, std::string* out) {
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7F || c == '"' || c == '\\') {
+      *out += nlohmann::json(s).dump();
+      return;
+    }
+  }
+  *out += '"';
+  *out += s;
+  *out += '"';
+}
 
-// nebari_version, prevent_deploy, the source path, field marks and the application sections are
-// left out on purpose: none of them describes infrastructure, and a Nebari upgrade alone must not
-// look like an infrastructure change to the reconciler.
-nlohmann::json CanonicalConfigModel(const NebariConfig& c) {
-  nlohmann::json groups = nlohmann::json::array();
-  for (const auto& g : c.node_groups) groups.push_back(NodeGroupJson(g));
+// NodeGroupJson(g).dump() without building the tree: keys in the sorted order nlohmann's
+// std::map-backed objects have. ConfigHash on 100k node groups spent most of its time building
+// and freeing that tree; tests/config/hash_test.cpp checks both forms give the same text.
+void AppendNodeGroup(const NodeGroup& g, std::string* out) {
+  *out += "{\"disk_size\":";
+  *out += g.disk_size ? std::to_string(*g.disk_size) : "null";
+  *out += ",\"extra\":";
+  *out += g.extra.dump();
+  *out += g.gpu ? ",\"gpu\":true" : ",\"gpu\":false";
+  *out += ",\"instance\":";
+  AppendJsonString(g.instance, out);
+  *out += ",\"labels\":{";
+  bool first = true;
+  for (const auto& [k, v] : g.labels) {
+    if (!first) *out += ',';
+    first = false;
+    AppendJsonString(k, out);
+    *out += ':';
+    AppendJsonString(v, out);
+  }
+  *out += "},\"max_nodes\":";
+  *out += std::to_string(g.max_nodes);
+  *out += ",\"min_nodes\":";
+  *out += std::to_string(g.min_nodes);
+  *out += ",\"name\":";
+  AppendJsonString(g.name, out);
+  *out += g.single_subnet ? ",\"single_subnet\":true" : ",\"single_subnet\":false";
+  *out += g.spot ? ",\"spot\":true" : ",\"spot\":false";
+  *out += ",\"taints\":[";
+  for (size_t i = 0; i < g.taints.size(); ++i) {
+    const Taint& t = g.taints[i];
+    *out += i ? ",{\"effect\":" : "{\"effect\":";
+    AppendJsonString(t.effect, out);
+    *out += ",\"key\":";
+    AppendJsonString(t.key, out);
+    *out += ",\"value\":";
+    AppendJsonString(t.value, out);
+    *out += '}';
+  }
+  *out += "]}";
+}
+
+nlohmann::json ModelWithGroups(const NebariConfig& c, nlohmann::json groups) {
   return {{"canonical_format", 1},
           {"project_name", c.project_name},
           {"namespace", c.namespace_name},
           {"provider", c.provider},
           {"region", c.region},
           {"kubernetes_version", c.kubernetes_version},
-          {"node_groups", groups},
+          {"node_groups", std::move(groups)},
           {"provider_settings", c.provider_settings},
           {"storage_type", c.storage_type},
           {"terraform_state",
@@ -76,10 +126,39 @@ nlohmann::json CanonicalConfigModel(const NebariConfig& c) {
           {"external_container_reg", RedactSecret(c.external_container_reg)}};
 }
 
+}  // namespace
+
+std::string CanonicalConfigText(const NebariConfig& c) {
+  // The model with an empty group list, then the groups streamed into its place. The marker
+  // cannot occur earlier: the keys before node_groups are fixed, and inside a JSON string a '"'
+  // is always escaped.
+  std::string head = ModelWithGroups(c, nlohmann::json::array()).dump();
+  static const std::string kMarker = ",\"node_groups\":[]";
+  size_t pos = head.find(kMarker);
+  std::string out;
+  out.reserve(head.size() + c.node_groups.size() * 240);
+  out.append(head, 0, pos + kMarker.size() - 1);  // through the '['
+  for (size_t i = 0; i < c.node_groups.size(); ++i) {
+    if (i) out += ',';
+    AppendNodeGroup(c.node_groups[i], &out);
+  }
+  out.append(head, pos + kMarker.size() - 1, std::string::npos);  // from the ']'
+  return out;
+}
+
+// nebari_version, prevent_deploy, the source path, field marks and the application sections are
+// left out on purpose: none of them describes infrastructure, and a Nebari upgrade alone must not
+// look like an infrastructure change to the reconciler.
+nlohmann::json CanonicalConfigModel(const NebariConfig& c) {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& g : c.node_groups) groups.push_back(NodeGroupJson(g));
+  return ModelWithGroups(c, std::move(groups));
+}
+
 std::string ConfigHash(const NebariConfig& config) {
   // nlohmann::json objects are ordered maps, so dump() is already canonical: sorted keys, no
   // whitespace, and node groups are sorted by name in the model.
-  return "sha256:" + crypto::Sha256Hex(CanonicalConfigModel(config).dump());
+  return "sha256:" + crypto::Sha256Hex(CanonicalConfigText(config));
 }
 
 }  // namespace nic

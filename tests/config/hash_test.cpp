@@ -175,3 +175,48 @@ external_container_reg: {enabled: true, access_key_id: AKIA, secret_access_key: 
 
 }  // namespace
 }  // namespace nic
+
+namespace nic {
+namespace {
+
+// ConfigHash hashes CanonicalConfigText, which streams the node groups instead of building the
+// model: it must be byte for byte the model's dump(), for every kind of group content
+// (escapes, non-ASCII, taints, labels, provider extras, disk sizes, no groups at all).
+TEST(ConfigHash, StreamedTextIsTheModelsDump) {
+  const std::vector<std::string> configs = {
+      kBase,
+      R"(project_name: demo
+provider: aws
+amazon_web_services:
+  region: us-west-2
+  kubernetes_version: '1.29'
+  node_groups:
+    general: {instance: m5.xlarge, disk_size: 200, gpu: true, spot: true, single_subnet: true,
+              permissions_boundary: 'arn:aws:iam::1:policy/b'}
+    user:
+      instance: "m5 \"quoted\"\tx\\y"
+      labels: {b: "2", a: "Nébari ✓", "k\u0001": "\u007f"}
+      taints: [{key: example.com/gpu, value: null, effect: NoExecute}, 'a=b:NoSchedule']
+)",
+      R"(project_name: demo
+provider: gcp
+google_cloud_platform:
+  region: us-central1
+  project: my-project-1
+  kubernetes_version: '1.29'
+  node_groups:
+    gpu: {instance: n1-standard-4, preemptible: true, guest_accelerators: [{name: nvidia-tesla-t4, count: 2}]}
+    general: {instance: e2-standard-8, taints: []}
+)",
+      "project_name: demo\nprovider: local\n",
+      "project_name: demo\nprovider: azure\nazure: {region: Central US, storage_account_postfix: abcd}\n",
+  };
+  for (const auto& yaml : configs) {
+    auto r = testing::Parse(yaml);
+    ASSERT_TRUE(r.ok()) << testing::DumpDiagnostics(r) << yaml;
+    EXPECT_EQ(CanonicalConfigText(*r.config), CanonicalConfigModel(*r.config).dump()) << yaml;
+  }
+}
+
+}  // namespace
+}  // namespace nic
