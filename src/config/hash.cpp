@@ -67,6 +67,42 @@ void AppendJsonString(const std::string& s, std::string* out) {
   *out += '"';
 }
 
+// j.dump() for the values node group extras hold; floats (and anything else) go through dump().
+void AppendJson(const nlohmann::json& j, std::string* out) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::null: *out += "null"; return;
+    case nlohmann::json::value_t::boolean: *out += j.get<bool>() ? "true" : "false"; return;
+    case nlohmann::json::value_t::number_integer: *out += std::to_string(j.get<int64_t>()); return;
+    case nlohmann::json::value_t::number_unsigned: *out += std::to_string(j.get<uint64_t>()); return;
+    case nlohmann::json::value_t::string: AppendJsonString(j.get_ref<const std::string&>(), out); return;
+    case nlohmann::json::value_t::array: {
+      *out += '[';
+      bool first = true;
+      for (const auto& v : j) {
+        if (!first) *out += ',';
+        first = false;
+        AppendJson(v, out);
+      }
+      *out += ']';
+      return;
+    }
+    case nlohmann::json::value_t::object: {
+      *out += '{';
+      bool first = true;
+      for (const auto& [k, v] : j.items()) {
+        if (!first) *out += ',';
+        first = false;
+        AppendJsonString(k, out);
+        *out += ':';
+        AppendJson(v, out);
+      }
+      *out += '}';
+      return;
+    }
+    default: *out += j.dump(); return;
+  }
+}
+
 // NodeGroupJson(g).dump() without building the tree: keys in the sorted order nlohmann's
 // std::map-backed objects have. ConfigHash on 100k node groups spent most of its time building
 // and freeing that tree; tests/config/hash_test.cpp checks both forms give the same text.
@@ -74,7 +110,7 @@ void AppendNodeGroup(const NodeGroup& g, std::string* out) {
   *out += "{\"disk_size\":";
   *out += g.disk_size ? std::to_string(*g.disk_size) : "null";
   *out += ",\"extra\":";
-  *out += g.extra.dump();
+  AppendJson(g.extra, out);
   *out += g.gpu ? ",\"gpu\":true" : ",\"gpu\":false";
   *out += ",\"instance\":";
   AppendJsonString(g.instance, out);
