@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 APT_PACKAGES=(
   g++ cmake ninja-build pkg-config
-  libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libssl-dev libsqlite3-dev
+  libcurl4-openssl-dev nlohmann-json3-dev libyaml-dev libssl-dev libsqlite3-dev
   libfmt-dev libcxxopts-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   jq curl python3
   clang libclang-rt-14-dev ccache

@@ -1,8 +1,7 @@
 // kubeconfig loading and merging (see include/nic/kubeconfig.h for the rules followed).
 #include "nic/kubeconfig.h"
 
-#include <yaml-cpp/yaml.h>
-
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -10,31 +9,40 @@
 
 #include "nic/log.h"
 #include "providers/kubernetes/util.h"
+#include "src/config/yaml_document.h"  // the libyaml document model nebari-config.yaml uses too
 
 namespace nic::kube {
 namespace {
 
 namespace fs = std::filesystem;
+using config_internal::YamlNode;
+using config_internal::YamlStream;
+
+// Nesting deeper than this is refused while parsing; a kubeconfig has five levels.
+constexpr int kMaxDepth = 500;
 
 // One named entry (cluster, user or context) and the directory of the file that defined it.
 struct Entry {
-  YAML::Node body;
+  const YamlNode* body = nullptr;  // nullptr when the entry has none
   std::string base_dir;
 };
 
 struct Merged {
+  std::deque<YamlStream> documents;  // own the nodes the entries point into
   std::map<std::string, Entry> clusters, users, contexts;
   std::string current_context;
 };
 
-std::string Scalar(const YAML::Node& n, const char* key) {
-  if (!n || !n.IsMap()) return "";
-  YAML::Node v = n[key];
-  if (!v || !v.IsScalar()) return "";
-  return v.as<std::string>();
+// The scalar under `key` of mapping `n` ("" when n is not a mapping, or the value is absent,
+// null or a collection).
+std::string Scalar(const YamlNode* n, const char* key) {
+  if (n == nullptr || !n->IsMap()) return "";
+  const YamlNode* v = n->Find(key);
+  if (v == nullptr || !v->IsScalar()) return "";
+  return v->scalar();
 }
 
-bool Flag(const YAML::Node& n, const char* key) {
+bool Flag(const YamlNode* n, const char* key) {
   std::string v = Scalar(n, key);
   return v == "true" || v == "True" || v == "TRUE" || v == "yes";
 }
@@ -54,32 +62,34 @@ Result<std::string> ReadWhole(const std::string& path, const std::string& what) 
 
 // Adds the named entries of one list ("clusters", "users", "contexts"); names already present
 // (from an earlier file) are kept whole, as kubectl does.
-Status AddEntries(const YAML::Node& doc, const char* list, const char* body_key, const std::string& base_dir,
+Status AddEntries(const YamlNode& doc, const char* list, const char* body_key, const std::string& base_dir,
                   const std::string& origin, std::map<std::string, Entry>* into) {
-  YAML::Node items = doc[list];
-  if (!items || items.IsNull()) return Status::OK();
-  if (!items.IsSequence()) return Status::InvalidConfig(origin + ": '" + list + "' must be a list");
-  for (const auto& item : items) {
-    std::string name = Scalar(item, "name");
+  const YamlNode* items = doc.Find(list);
+  if (items == nullptr || items->IsNull()) return Status::OK();
+  if (!items->IsSequence()) return Status::InvalidConfig(origin + ": '" + list + "' must be a list");
+  for (const YamlNode& item : items->items()) {
+    std::string name = Scalar(&item, "name");
     if (name.empty()) return Status::InvalidConfig(origin + ": an entry of '" + list + "' has no name");
-    into->emplace(name, Entry{item[body_key], base_dir});
+    into->emplace(name, Entry{item.IsMap() ? item.Find(body_key) : nullptr, base_dir});
   }
   return Status::OK();
 }
 
 Status MergeOne(const std::string& text, const std::string& base_dir, const std::string& origin, Merged* m) {
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidConfig(origin + ": not valid YAML (" + std::string(e.what()) + ")");
+  YamlStream& stream = m->documents.emplace_back();
+  config_internal::ParseYamlStream(text, kMaxDepth, &stream);
+  if (stream.failed) {
+    return Status::InvalidConfig(origin + ": not valid YAML (line " + std::to_string(stream.error_line) +
+                                 ", column " + std::to_string(stream.error_column) + ": " + stream.error + ")");
   }
-  if (!doc || doc.IsNull()) return Status::OK();  // an empty file merges as nothing
+  // Like kubectl, only the first document counts.
+  if (stream.documents.empty() || stream.documents[0]->IsNull()) return Status::OK();  // empty: merges as nothing
+  const YamlNode& doc = *stream.documents[0];
   if (!doc.IsMap()) return Status::InvalidConfig(origin + ": a kubeconfig must be a YAML mapping");
   NIC_RETURN_IF_ERROR(AddEntries(doc, "clusters", "cluster", base_dir, origin, &m->clusters));
   NIC_RETURN_IF_ERROR(AddEntries(doc, "users", "user", base_dir, origin, &m->users));
   NIC_RETURN_IF_ERROR(AddEntries(doc, "contexts", "context", base_dir, origin, &m->contexts));
-  if (m->current_context.empty()) m->current_context = Scalar(doc, "current-context");
+  if (m->current_context.empty()) m->current_context = Scalar(&doc, "current-context");
   return Status::OK();
 }
 
@@ -90,7 +100,7 @@ std::string Names(const std::map<std::string, Entry>& m) {
 }
 
 // "<field>-data" (base64) wins over "<field>" (a file), as in client-go.
-Result<std::string> DataOrFile(const YAML::Node& body, const std::string& field, const std::string& base_dir,
+Result<std::string> DataOrFile(const YamlNode* body, const std::string& field, const std::string& base_dir,
                                const std::string& what, std::string* source) {
   std::string data = Scalar(body, (field + "-data").c_str());
   if (!data.empty()) {
@@ -133,7 +143,7 @@ Result<Connection> ResolveKubeconfig(const std::vector<std::string>& documents, 
     return Status::NotFound("kubeconfig " + origin + " has no context \"" + c.context + "\"")
         .WithSuggestion("contexts defined: " + Names(m.contexts));
   }
-  const YAML::Node& cb = ctx->second.body;
+  const YamlNode* cb = ctx->second.body;
   c.cluster_name = Scalar(cb, "cluster");
   c.user_name = Scalar(cb, "user");
   c.namespace_name = Scalar(cb, "namespace");
@@ -143,7 +153,7 @@ Result<Connection> ResolveKubeconfig(const std::vector<std::string>& documents, 
                             "\", which " + origin + " does not define")
         .WithSuggestion("clusters defined: " + Names(m.clusters));
   }
-  const YAML::Node& clb = cl->second.body;
+  const YamlNode* clb = cl->second.body;
   std::string what = "kubeconfig cluster \"" + c.cluster_name + "\"";
   c.server = Scalar(clb, "server");
   while (!c.server.empty() && c.server.back() == '/') c.server.pop_back();
@@ -165,18 +175,18 @@ Result<Connection> ResolveKubeconfig(const std::vector<std::string>& documents, 
                               origin + " does not define")
           .WithSuggestion("users defined: " + Names(m.users));
     }
-    const YAML::Node& ub = us->second.body;
+    const YamlNode* ub = us->second.body;
     std::string uwhat = "kubeconfig user \"" + c.user_name + "\"";
-    if (ub && ub.IsMap() && ub["exec"]) {
-      std::string cmd = Scalar(ub["exec"], "command");
+    if (ub && ub->IsMap() && ub->Find("exec")) {
+      std::string cmd = Scalar(ub->Find("exec"), "command");
       return Status::Unsupported(uwhat + " gets its credentials from an exec plugin (command: " +
                                  (cmd.empty() ? "?" : cmd) + "); NIC does not run credential plugins")
           .WithSuggestion("give NIC a kubeconfig whose user has a token, token file or client certificate, or let the "
                           "cloud provider supply the cluster endpoint, CA and token directly")
           .WithDetail("kubeconfig_user", c.user_name);
     }
-    if (ub && ub.IsMap() && ub["auth-provider"]) {
-      std::string name = Scalar(ub["auth-provider"], "name");
+    if (ub && ub->IsMap() && ub->Find("auth-provider")) {
+      std::string name = Scalar(ub->Find("auth-provider"), "name");
       return Status::Unsupported(uwhat + " uses the auth-provider plugin \"" + name +
                                  "\", which NIC does not support (client-go removed these plugins in 1.26)")
           .WithSuggestion("use a token, token file or client certificate for this user")

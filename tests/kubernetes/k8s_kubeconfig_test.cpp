@@ -300,3 +300,31 @@ TEST_F(KubeconfigTls, ClientCertificateAndKeyAreLoadedFromDataAndFiles) {
 
 }  // namespace
 }  // namespace nic::testing
+
+namespace nic::testing {
+namespace {
+
+// The document handling of the libyaml reader: bad YAML is located, an empty file merges as
+// nothing, a null field reads as absent, only the first document counts.
+TEST(Kubeconfig, DocumentEdgeCases) {
+  const std::string good = R"(current-context: c
+contexts: [{name: c, context: {cluster: k, user: u, namespace: ~}}]
+clusters: [{name: k, cluster: {server: "https://k.example:6443"}}]
+users: [{name: u, user: {token: t0k}}]
+)";
+  auto bad = kube::ResolveKubeconfig({"clusters: [a, b\n"}, {""}, "", "kc.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("kc.yaml: not valid YAML (line "), std::string::npos) << bad.status().message();
+  auto merged = kube::ResolveKubeconfig({"", "# nothing\n", good + "---\ncurrent-context: other\n"}, {"", "", ""}, "",
+                                        "a:b:c");
+  ASSERT_TRUE(merged.ok()) << merged.status().message();
+  EXPECT_EQ(merged->server, "https://k.example:6443");
+  EXPECT_EQ(merged->token, "t0k");
+  EXPECT_EQ(merged->namespace_name, "");
+  auto list = kube::ResolveKubeconfig({"- a\n"}, {""}, "", "kc.yaml");
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.status().message().find("must be a YAML mapping"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nic::testing
