@@ -10,8 +10,14 @@ namespace nic {
 std::string FormatDiagnostic(const ConfigDiagnostic& d) {
   std::string out = d.file.empty() ? std::string("<config>") : d.file;
   if (d.line > 0) {
-    out += ":" + std::to_string(d.line);
-    if (d.column > 0) out += ":" + std::to_string(d.column);
+    // Appended piecewise: `":" + std::to_string(...)` trips GCC 12's -Wrestrict false
+    // positive at -O3 (GCC bug 105329), which broke Release builds with -Werror.
+    out += ':';
+    out += std::to_string(d.line);
+    if (d.column > 0) {
+      out += ':';
+      out += std::to_string(d.column);
+    }
   }
   out += ": ";
   if (!d.path.empty()) out += d.path + ": ";
