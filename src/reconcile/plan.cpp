@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace nic {
 
@@ -27,16 +30,35 @@ namespace {
 
 // Leaves of a resource: nested objects are walked ("scaling_config.max_size"); arrays and
 // string maps that are compared as a whole (labels, tags, taints) are leaves themselves.
-void Flatten(const json& v, const std::string& prefix, std::map<std::string, json>* out) {
-  static const std::set<std::string> kWhole = {"labels", "tags", "annotations", "parameters"};
+// Pointers into `v`, in path order (what a std::map of paths gave, without copying values).
+using Leaves = std::vector<std::pair<std::string, const json*>>;
+void FlattenInto(const json& v, const std::string& prefix, Leaves* out) {
   for (auto it = v.begin(); it != v.end(); ++it) {
     std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it.value().is_object() && !kWhole.count(it.key())) {
-      Flatten(it.value(), path, out);
+    const std::string& k = it.key();
+    bool whole = k == "labels" || k == "tags" || k == "annotations" || k == "parameters";
+    if (it.value().is_object() && !whole) {
+      FlattenInto(it.value(), path, out);
     } else {
-      (*out)[path] = it.value();
+      out->emplace_back(std::move(path), &it.value());
     }
   }
+}
+Leaves Flatten(const json& v) {
+  Leaves out;
+  FlattenInto(v, "", &out);
+  // Depth-first order is path order unless a key holds a character sorting before '.'; a key
+  // with a dot can even repeat a path (the later one wins, as in a map).
+  auto less = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(out.begin(), out.end(), less)) std::stable_sort(out.begin(), out.end(), less);
+  for (size_t i = 0; i + 1 < out.size();) {
+    if (out[i].first == out[i + 1].first) {
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  return out;
 }
 
 const json* AtPath(const json& v, const std::string& path) {
@@ -146,17 +168,18 @@ std::string Noun(const std::string& collection) {
   return n;
 }
 
-std::string NameOf(const ResourceRef& r) {
-  if (r.value.contains("name") && r.value["name"].is_string()) return r.value["name"];
+std::string NameOf(std::string_view address, std::string_view collection, const json& value) {
+  if (auto n = value.find("name"); n != value.end() && n->is_string()) return n->get<std::string>();
   // Singletons without a name: what tells them apart for a reader ("VPC 10.10.0.0/16").
-  if (r.address == r.collection) {
+  if (address == collection) {
     for (const char* k : {"cidr", "type", "id"}) {
-      if (r.value.contains(k) && r.value[k].is_string()) return r.value[k];
+      if (auto f = value.find(k); f != value.end() && f->is_string()) return f->get<std::string>();
     }
   }
-  auto dot = r.address.rfind('.');
-  return r.address.substr(dot + 1);
+  auto dot = address.rfind('.');
+  return std::string(address.substr(dot + 1));
 }
+std::string NameOf(const ResourceRef& r) { return NameOf(r.address, r.collection, r.value); }
 
 std::string FieldList(const std::vector<FieldChange>& fields, bool live_vs_state) {
   std::string s;
@@ -259,6 +282,41 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
                              "\" is not known (NIC plans aws, gcp, azure, local and existing); its state can be imported and inspected");
 }
 
+namespace {
+
+// The recorded resources in address order (the order deletions and drift are listed in), with
+// hash indexes by address and by collection: a plan looks every desired resource up, and a
+// map of 100k addresses sharing long prefixes made each lookup a dozen string compares.
+struct RecordedIndex {
+  std::vector<ResourceEntry> entries;  // sorted by address; the first of a repeated address kept
+  std::unordered_map<std::string_view, const ResourceEntry*> by_address;
+  std::unordered_map<std::string_view, std::vector<const ResourceEntry*>> by_collection;  // address order
+
+  explicit RecordedIndex(const StateDocument& state) : entries(ListResources(state)) {
+    auto less = [](const ResourceEntry& a, const ResourceEntry& b) { return a.address < b.address; };
+    if (!std::is_sorted(entries.begin(), entries.end(), less)) std::stable_sort(entries.begin(), entries.end(), less);
+    entries.erase(std::unique(entries.begin(), entries.end(),
+                              [](const ResourceEntry& a, const ResourceEntry& b) { return a.address == b.address; }),
+                  entries.end());
+    by_address.reserve(entries.size());
+    for (const auto& e : entries) {
+      by_address.emplace(e.address, &e);
+      by_collection[e.collection].push_back(&e);
+    }
+  }
+  const ResourceEntry* Find(std::string_view address) const {
+    auto it = by_address.find(address);
+    return it == by_address.end() ? nullptr : it->second;
+  }
+  const std::vector<const ResourceEntry*>& In(std::string_view collection) const {
+    static const std::vector<const ResourceEntry*> kNone;
+    auto it = by_collection.find(collection);
+    return it == by_collection.end() ? kNone : it->second;
+  }
+};
+
+}  // namespace
+
 Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state, Provider* provider,
                          const PlanOptions& options) {
   if (options.refresh && provider == nullptr) {
@@ -267,8 +325,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   Plan plan;
   plan.provider = state.provider;
 
-  std::map<std::string, ResourceEntry> recorded;
-  for (const auto& e : ListResources(state)) recorded.emplace(e.address, e);
+  const RecordedIndex recorded(state);
 
   // Live reads: every recorded resource in a collection the provider knows, plus desired
   // resources the state does not have yet (so an existing one is found, not duplicated).
@@ -279,8 +336,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   }
   if (options.refresh) {
     std::vector<ResourceRef> refs;
-    for (const auto& [addr, e] : recorded) {
-      if (provider_collections.count(e.collection)) refs.push_back({addr, e.collection, *e.value});
+    for (const auto& e : recorded.entries) {
+      if (provider_collections.count(e.collection)) refs.push_back({e.address, e.collection, *e.value});
     }
     auto results = provider->ReadAll(refs);
     for (size_t i = 0; i < refs.size(); ++i) {
@@ -309,7 +366,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       return st;
     }
     for (auto& r : found.value()) {
-      if (!recorded.count(r.address)) orphans.emplace(r.address, r);
+      if (!recorded.Find(r.address)) orphans.emplace(r.address, r);
     }
   }
 
@@ -317,13 +374,15 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   // live with NIC's tags); placeholder addresses (DesiredModel::match_on) are placed on the
   // recorded resource they match, in the model's dependency order.
   std::map<std::string, std::string> placed;  // placeholder address -> state address
-  std::set<std::string> claimed;
+  // Addresses below are views of strings that outlive the plan's computation: the model's,
+  // the recorded entries' and the orphans' addresses.
+  std::unordered_set<std::string_view> claimed;
   auto lookup = [&](const std::string& address, const std::string& field) -> std::optional<json> {
     auto p = placed.find(address);
     const std::string& a = p == placed.end() ? address : p->second;
     const json* r = nullptr;
-    if (auto rec = recorded.find(a); rec != recorded.end()) {
-      r = rec->second.value;
+    if (const ResourceEntry* rec = recorded.Find(a)) {
+      r = rec->value;
     } else if (auto o = orphans.find(a); o != orphans.end()) {
       r = &o->second.value;
     }
@@ -332,47 +391,59 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     return *v;
   };
   std::map<std::string, int> skipped;  // collection -> desired resources not planned
-  std::set<std::string> planned;       // model addresses this plan covers
+  std::unordered_set<std::string_view> planned;  // model addresses this plan covers
+  planned.reserve(desired.resources.size());
   for (const auto& r : desired.resources) {
     if (provider == nullptr || provider_collections.count(r.collection)) planned.insert(r.address);
   }
-  std::set<std::string> desired_addresses;
+  std::unordered_set<std::string_view> desired_addresses;
+  desired_addresses.reserve(desired.resources.size());
+  plan.changes.reserve(desired.resources.size());
   for (const auto& model : desired.resources) {
     if (provider != nullptr && !provider_collections.count(model.collection)) {
       ++skipped[model.collection];
       continue;
     }
-    ResourceRef d = model;
-    ResolveDesiredRefs(d.value, lookup);
+    // The model's value, with its references resolved in a copy when it has any.
+    const std::string& collection = model.collection;
+    std::string_view address = model.address;
+    json resolved;
+    const json* dv = &model.value;
+    if (HasUnresolvedRef(model.value)) {
+      resolved = model.value;
+      ResolveDesiredRefs(resolved, lookup);
+      dv = &resolved;
+    }
+    const json& value = *dv;
     if (auto mo = desired.match_on.find(model.address);
-        mo != desired.match_on.end() && !recorded.count(d.address) && !orphans.count(d.address)) {
+        mo != desired.match_on.end() && !recorded.Find(address) && !orphans.count(model.address)) {
       auto matches = [&](const json& candidate) {
         for (const auto& f : mo->second) {
-          if (!Same(AtPath(d.value, f), AtPath(candidate, f))) return false;
+          if (!Same(AtPath(value, f), AtPath(candidate, f))) return false;
         }
         return true;
       };
-      std::string found;
-      for (const auto& [addr, e] : recorded) {
-        if (e.collection == d.collection && !claimed.count(addr) && matches(*e.value)) {
-          found = addr;
+      const std::string* found = nullptr;
+      for (const ResourceEntry* e : recorded.In(collection)) {
+        if (!claimed.count(e->address) && matches(*e->value)) {
+          found = &e->address;
           break;
         }
       }
-      for (auto it = orphans.begin(); found.empty() && it != orphans.end(); ++it) {
-        if (it->second.collection == d.collection && !claimed.count(it->first) && matches(it->second.value)) found = it->first;
+      for (auto it = orphans.begin(); found == nullptr && it != orphans.end(); ++it) {
+        if (it->second.collection == collection && !claimed.count(it->first) && matches(it->second.value)) found = &it->first;
       }
-      if (!found.empty()) {
-        placed[model.address] = found;
-        d.address = found;
+      if (found != nullptr) {
+        placed[model.address] = *found;
+        address = *found;
       }
     }
-    claimed.insert(d.address);
+    claimed.insert(address);
     // What a create sends: the compared fields plus those only a create needs. A create-only
     // field referring to something this plan will not create either (its collection is not
     // the provider's) is left out, for InheritFromState to fill from what exists.
     auto create_value = [&] {
-      json v = d.value;
+      json v = value;
       if (auto co = desired.create_only.find(model.address); co != desired.create_only.end()) {
         json extra = co->second;
         ResolveDesiredRefs(extra, lookup);
@@ -388,14 +459,14 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
       return v;
     };
-    desired_addresses.insert(d.address);
+    desired_addresses.insert(address);
     PlannedChange ch;
-    ch.address = d.address;
-    ch.collection = d.collection;
-    auto rec_it = recorded.find(d.address);
-    const std::string noun = Noun(d.collection), name = NameOf(d);
-    if (rec_it == recorded.end()) {
-      if (auto o = orphans.find(d.address); o != orphans.end()) {
+    ch.address = std::string(address);
+    ch.collection = collection;
+    const ResourceEntry* rec_entry = recorded.Find(address);
+    const std::string noun = Noun(collection), name = NameOf(address, collection, value);
+    if (rec_entry == nullptr) {
+      if (auto o = orphans.find(ch.address); o != orphans.end()) {
         ch.live = o->second.value;
         if (options.adopt_orphans || options.adopt_created_by_interrupted_run.count(model.address)) {
           ch.action = ChangeAction::kAdopt;
@@ -404,19 +475,17 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
           // Taken over, then brought to the config's mutable values: an interrupted create may
           // have died between creating a subnet and setting its attributes. (Immutable
           // differences show in the next plan, as for any recorded resource.)
-          std::map<std::string, json> want;
-          Flatten(d.value, "", &want);
-          const auto immutable = immutable_for(d.collection);
+          const auto immutable = immutable_for(collection);
           json merged = o->second.value;
-          for (const auto& [field, value] : want) {
+          for (const auto& [field, want] : Flatten(value)) {
             const json* have = AtPath(o->second.value, field);
-            if (HasUnresolvedRef(value) || Same(&value, have) || IsImmutable(immutable, field)) continue;
+            if (HasUnresolvedRef(*want) || Same(want, have) || IsImmutable(immutable, field)) continue;
             FieldChange f;
             f.field = field;
-            f.desired = value;
+            f.desired = *want;
             if (have) f.live = *have;
             ch.fields.push_back(f);
-            SetPath(merged, field, value);
+            SetPath(merged, field, *want);
           }
           if (!ch.fields.empty()) {
             ch.action = ChangeAction::kUpdate;
@@ -432,28 +501,28 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       } else {
         ch.action = ChangeAction::kCreate;
         ch.desired = create_value();
-        InheritFromState(state, d.collection, ch.desired);
+        InheritFromState(state, collection, ch.desired);
         std::string detail;
-        if (d.collection == "cloud.node_groups") {
+        if (collection == "cloud.node_groups") {
           // AWS lists instance_types; AKS and GKE pools have one instance_type.
-          const json& types = d.value.contains("instance_types") ? d.value["instance_types"] : json::array();
-          detail = " (" + (types.empty() ? d.value.value("instance_type", "") : types[0].get<std::string>()) + ", " +
-                   std::to_string(d.value["scaling_config"]["min_size"].get<int64_t>()) + "–" +
-                   std::to_string(d.value["scaling_config"]["max_size"].get<int64_t>()) + " nodes)";
+          const json& types = value.contains("instance_types") ? value["instance_types"] : json::array();
+          detail = " (" + (types.empty() ? value.value("instance_type", "") : types[0].get<std::string>()) + ", " +
+                   std::to_string(value["scaling_config"]["min_size"].get<int64_t>()) + "–" +
+                   std::to_string(value["scaling_config"]["max_size"].get<int64_t>()) + " nodes)";
         }
         ch.summary = "Creating " + noun + " " + name + detail;
       }
       plan.changes.push_back(std::move(ch));
       continue;
     }
-    const json& rec = *rec_it->second.value;
-    ch.recorded = rec;
+    const json& rec = *rec_entry->value;
     ch.imported = rec.value("imported", false);
     const json* base = &rec;
     if (options.refresh) {
-      const auto& l = live[d.address];
+      const auto& l = live[ch.address];
       if (!l) {
-        PlanNote n{d.address, "deleted-outside", "", {}, json()};
+        ch.recorded = rec;
+        PlanNote n{ch.address, "deleted-outside", "", {}, json()};
         n.message = noun + " " + name + " is recorded in the state but no longer exists; it was deleted outside NIC";
         if (options.recreate_missing) {
           ch.action = ChangeAction::kCreate;
@@ -467,42 +536,43 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
         plan.changes.push_back(std::move(ch));
         continue;
       }
-      ch.live = *l;
-      base = &*live[d.address];
+      base = &*l;
     }
-    std::map<std::string, json> want;
-    Flatten(d.value, "", &want);
     // A reference nothing resolves (its target is neither recorded nor found live) makes no
     // claim about an existing resource: the target's own create is planned separately.
-    for (auto it = want.begin(); it != want.end();) {
-      it = HasUnresolvedRef(it->second) ? want.erase(it) : std::next(it);
-    }
-    const auto immutable = immutable_for(d.collection);
+    std::optional<std::vector<std::string>> immutable;  // looked up at the first difference
     bool any_immutable = false, version_change = false;
     json merged;  // *base with the desired fields set; copied only once a field differs
-    for (const auto& [field, value] : want) {
+    for (const auto& [field, want] : Flatten(value)) {
+      if (HasUnresolvedRef(*want)) continue;
       const json* have = AtPath(*base, field);
-      if (Same(&value, have)) continue;
+      if (Same(want, have)) continue;
+      if (!immutable) immutable = immutable_for(collection);
       FieldChange f;
       f.field = field;
-      f.desired = value;
+      f.desired = *want;
       if (const json* r = AtPath(rec, field)) f.recorded = *r;
-      if (options.refresh) {
-        if (const json* lv = AtPath(*base, field)) f.live = *lv;
-      }
-      f.immutable = IsImmutable(immutable, field);
+      if (options.refresh && have) f.live = *have;
+      f.immutable = IsImmutable(*immutable, field);
       any_immutable |= f.immutable;
-      version_change |= d.collection == "cloud.cluster" && field == "version";
+      version_change |= collection == "cloud.cluster" && field == "version";
       ch.fields.push_back(f);
       if (merged.is_null()) merged = *base;
-      SetPath(merged, field, value);
+      SetPath(merged, field, *want);
     }
     if (ch.fields.empty()) {
+      // Nothing to apply: the change carries no copy of the recorded or live resource (at 100k
+      // resources those copies were a third of the plan's cost, and nothing reads a no-op's).
       ch.action = ChangeAction::kNoop;
       ch.summary = noun + " " + name + " is up to date";
-    } else if (any_immutable) {
+      plan.changes.push_back(std::move(ch));
+      continue;
+    }
+    ch.recorded = rec;
+    if (options.refresh) ch.live = *base;
+    if (any_immutable) {
       ch.action = ChangeAction::kReplace;
-      ch.desired = merged;
+      ch.desired = std::move(merged);
       ch.summary = "Replacing " + noun + " " + name + " (" + FieldList(ch.fields, false) + ")";
       if (!options.allow_replace) {
         std::string which;
@@ -514,7 +584,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
     } else {
       ch.action = ChangeAction::kUpdate;
-      ch.desired = merged;
+      ch.desired = std::move(merged);
       ch.summary = "Updating " + noun + " " + name + " (" + FieldList(ch.fields, false) + ")";
       if (version_change && !options.allow_version_upgrade) {
         ch.refused = "changing the Kubernetes version of cluster " + name + " (" + FieldList(ch.fields, false) +
@@ -536,20 +606,21 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
 
   // Recorded resources the config no longer describes (authoritative collections only).
   for (const auto& coll : desired.authoritative) {
-    for (const auto& [addr, e] : recorded) {
-      if (e.collection != coll || desired_addresses.count(addr)) continue;
+    for (const ResourceEntry* e : recorded.In(coll)) {
+      const std::string& addr = e->address;
+      if (desired_addresses.count(addr)) continue;
       PlannedChange ch;
       ch.address = addr;
       ch.collection = coll;
-      ch.recorded = *e.value;
-      ch.imported = e.value->value("imported", false);
-      std::string name = e.value->value("name", e.key);
+      ch.imported = e->value->value("imported", false);
+      std::string name = e->value->value("name", e->key);
       if (!options.prune) {
         plan.notes.push_back({addr, "not-in-config",
                               Noun(coll) + " " + name + " is in the state but not in the config; it is kept (re-run with --prune to delete it)",
                               {}, json()});
         continue;
       }
+      ch.recorded = *e->value;
       ch.action = ChangeAction::kDelete;
       ch.summary = "Deleting " + Noun(coll) + " " + name;
       if (ch.imported && !options.include_imported) {
@@ -562,7 +633,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
 
   // Drift on everything recorded: live differs from what the state says.
   if (options.refresh) {
-    for (const auto& [addr, e] : recorded) {
+    for (const auto& e : recorded.entries) {
+      const std::string& addr = e.address;
       auto l = live.find(addr);
       if (l == live.end()) continue;
       if (!l->second) {
