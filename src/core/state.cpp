@@ -408,18 +408,22 @@ Status ValidateStateDocument(const StateDocument& d, const std::string& source) 
   return Status::OK();
 }
 
-Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source, ParseNotes* notes) {
+Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source, ParseNotes* notes,
+                                         size_t capacity) {
   Checker c(source);
-  if (Status deep = CheckJsonDepth(bytes, source); !deep.ok()) {
-    return Status::InvalidState(deep.message())
-        .WithDetail("file", source)
-        .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
-  }
   json j;
   try {
-    // simdjson builds the same DOM several times faster; nlohmann parses whatever it gives
-    // up on and reports the error.
-    if (!simd::ParseObject(bytes, 0, &j)) j = json::parse(bytes.begin(), bytes.end());
+    // simdjson builds the same DOM several times faster, bounding the depth as it goes;
+    // whatever it gives up on is checked for depth and parsed by nlohmann, which reports the
+    // error.
+    if (!simd::ParseObject(bytes, capacity, &j)) {
+      if (Status deep = CheckJsonDepth(bytes, source); !deep.ok()) {
+        return Status::InvalidState(deep.message())
+            .WithDetail("file", source)
+            .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
+      }
+      j = json::parse(bytes.begin(), bytes.end());
+    }
   } catch (const json::parse_error& e) {
     std::string where = LineCol(bytes, e.byte > 0 ? e.byte - 1 : 0);
     std::string what = e.what();
