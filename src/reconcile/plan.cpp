@@ -30,29 +30,48 @@ namespace {
 
 // Leaves of a resource: nested objects are walked ("scaling_config.max_size"); arrays and
 // string maps that are compared as a whole (labels, tags, taints) are leaves themselves.
-// Pointers into `v`, in path order (what a std::map of paths gave, without copying values).
-using Leaves = std::vector<std::pair<std::string, const json*>>;
-void FlattenInto(const json& v, const std::string& prefix, Leaves* out) {
+// Each leaf points into the resource, and to the value at the same path in `base` when one
+// is given (found during the same walk, instead of a lookup by path per leaf). In path order,
+// as a std::map of paths gave them.
+struct Leaf {
+  std::string path;
+  const json* want;
+  const json* have;  // in base; nullptr when absent
+  bool by_path;      // a key on the way has a dot: `have` is looked up by the whole path
+};
+const json* AtPath(const json& v, const std::string& path);
+void FlattenInto(const json& v, const json* base, bool base_exact, const std::string& prefix, std::vector<Leaf>* out) {
   for (auto it = v.begin(); it != v.end(); ++it) {
-    std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
     const std::string& k = it.key();
+    std::string path = prefix.empty() ? k : prefix + "." + k;
+    // A key with a dot in it is not a path step of its own (AtPath splits at every dot): from
+    // there on the base value is looked up by the whole path.
+    const bool exact = base_exact && k.find('.') == std::string::npos;
+    const json* have = nullptr;
+    if (exact && base != nullptr && base->is_object()) {
+      auto b = base->find(k);
+      if (b != base->end()) have = &*b;
+    }
     bool whole = k == "labels" || k == "tags" || k == "annotations" || k == "parameters";
     if (it.value().is_object() && !whole) {
-      FlattenInto(it.value(), path, out);
+      FlattenInto(it.value(), have, exact, path, out);
     } else {
-      out->emplace_back(std::move(path), &it.value());
+      out->push_back({std::move(path), &it.value(), exact ? have : nullptr, !exact});
     }
   }
 }
-Leaves Flatten(const json& v) {
-  Leaves out;
-  FlattenInto(v, "", &out);
+std::vector<Leaf> Flatten(const json& v, const json* base) {
+  std::vector<Leaf> out;
+  FlattenInto(v, base, true, "", &out);
+  for (auto& l : out) {
+    if (l.by_path) l.have = base ? AtPath(*base, l.path) : nullptr;
+  }
   // Depth-first order is path order unless a key holds a character sorting before '.'; a key
   // with a dot can even repeat a path (the later one wins, as in a map).
-  auto less = [](const auto& a, const auto& b) { return a.first < b.first; };
+  auto less = [](const Leaf& a, const Leaf& b) { return a.path < b.path; };
   if (!std::is_sorted(out.begin(), out.end(), less)) std::stable_sort(out.begin(), out.end(), less);
   for (size_t i = 0; i + 1 < out.size();) {
-    if (out[i].first == out[i + 1].first) {
+    if (out[i].path == out[i + 1].path) {
       out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
       ++i;
@@ -221,7 +240,10 @@ void InheritFromState(const StateDocument& state, const std::string& collection,
 }
 
 bool HasUnresolvedRef(const json& v) {
-  if (v.is_string()) return v.get_ref<const std::string&>().rfind("${", 0) == 0;
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    return s.size() >= 2 && s[0] == '$' && s[1] == '{';
+  }
   if (v.is_object() || v.is_array()) {
     for (const auto& e : v) {
       if (HasUnresolvedRef(e)) return true;
@@ -291,6 +313,10 @@ struct RecordedIndex {
   std::vector<ResourceEntry> entries;  // sorted by address; the first of a repeated address kept
   std::unordered_map<std::string_view, const ResourceEntry*> by_address;
   std::unordered_map<std::string_view, std::vector<const ResourceEntry*>> by_collection;  // address order
+  // Per entry: a desired resource was placed on it (claimed), or the plan covers it (covered:
+  // desired, or deleted by --prune). Flags rather than sets of addresses: the sets were a
+  // hashed string and a node per resource.
+  std::vector<char> claimed, covered;
 
   explicit RecordedIndex(const StateDocument& state) : entries(ListResources(state)) {
     auto less = [](const ResourceEntry& a, const ResourceEntry& b) { return a.address < b.address; };
@@ -299,6 +325,8 @@ struct RecordedIndex {
                               [](const ResourceEntry& a, const ResourceEntry& b) { return a.address == b.address; }),
                   entries.end());
     by_address.reserve(entries.size());
+    claimed.assign(entries.size(), 0);
+    covered.assign(entries.size(), 0);
     for (const auto& e : entries) {
       by_address.emplace(e.address, &e);
       by_collection[e.collection].push_back(&e);
@@ -308,6 +336,7 @@ struct RecordedIndex {
     auto it = by_address.find(address);
     return it == by_address.end() ? nullptr : it->second;
   }
+  size_t IndexOf(const ResourceEntry* e) const { return static_cast<size_t>(e - entries.data()); }
   const std::vector<const ResourceEntry*>& In(std::string_view collection) const {
     static const std::vector<const ResourceEntry*> kNone;
     auto it = by_collection.find(collection);
@@ -325,7 +354,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   Plan plan;
   plan.provider = state.provider;
 
-  const RecordedIndex recorded(state);
+  RecordedIndex recorded(state);
 
   // Live reads: every recorded resource in a collection the provider knows, plus desired
   // resources the state does not have yet (so an existing one is found, not duplicated).
@@ -374,9 +403,20 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   // live with NIC's tags); placeholder addresses (DesiredModel::match_on) are placed on the
   // recorded resource they match, in the model's dependency order.
   std::map<std::string, std::string> placed;  // placeholder address -> state address
-  // Addresses below are views of strings that outlive the plan's computation: the model's,
-  // the recorded entries' and the orphans' addresses.
-  std::unordered_set<std::string_view> claimed;
+  // Claimed addresses: a recorded entry's flag, else (an orphan's) in claimed_other, a view of
+  // the model's or the orphan's address.
+  std::unordered_set<std::string_view> claimed_other;
+  auto claim = [&](std::string_view address) {
+    if (const ResourceEntry* e = recorded.Find(address)) {
+      recorded.claimed[recorded.IndexOf(e)] = 1;
+    } else if (!orphans.empty()) {
+      claimed_other.insert(address);
+    }
+  };
+  auto is_claimed = [&](std::string_view address) {
+    if (const ResourceEntry* e = recorded.Find(address)) return recorded.claimed[recorded.IndexOf(e)] != 0;
+    return claimed_other.count(address) > 0;
+  };
   auto lookup = [&](const std::string& address, const std::string& field) -> std::optional<json> {
     auto p = placed.find(address);
     const std::string& a = p == placed.end() ? address : p->second;
@@ -391,13 +431,18 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     return *v;
   };
   std::map<std::string, int> skipped;  // collection -> desired resources not planned
-  std::unordered_set<std::string_view> planned;  // model addresses this plan covers
-  planned.reserve(desired.resources.size());
-  for (const auto& r : desired.resources) {
-    if (provider == nullptr || provider_collections.count(r.collection)) planned.insert(r.address);
-  }
-  std::unordered_set<std::string_view> desired_addresses;
-  desired_addresses.reserve(desired.resources.size());
+  std::unordered_set<std::string_view> planned;  // model addresses this plan covers; built when a create needs it
+  auto is_planned = [&](std::string_view address) {
+    if (planned.empty()) {
+      for (const auto& r : desired.resources) {
+        if (provider == nullptr || provider_collections.count(r.collection)) planned.insert(r.address);
+      }
+    }
+    return planned.count(address) > 0;
+  };
+  auto cover = [&](std::string_view address) {
+    if (const ResourceEntry* e = recorded.Find(address)) recorded.covered[recorded.IndexOf(e)] = 1;
+  };
   plan.changes.reserve(desired.resources.size());
   for (const auto& model : desired.resources) {
     if (provider != nullptr && !provider_collections.count(model.collection)) {
@@ -409,7 +454,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     std::string_view address = model.address;
     json resolved;
     const json* dv = &model.value;
-    if (HasUnresolvedRef(model.value)) {
+    const bool has_refs = HasUnresolvedRef(model.value);  // else none of its leaves has one
+    if (has_refs) {
       resolved = model.value;
       ResolveDesiredRefs(resolved, lookup);
       dv = &resolved;
@@ -425,20 +471,20 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       };
       const std::string* found = nullptr;
       for (const ResourceEntry* e : recorded.In(collection)) {
-        if (!claimed.count(e->address) && matches(*e->value)) {
+        if (!recorded.claimed[recorded.IndexOf(e)] && matches(*e->value)) {
           found = &e->address;
           break;
         }
       }
       for (auto it = orphans.begin(); found == nullptr && it != orphans.end(); ++it) {
-        if (it->second.collection == collection && !claimed.count(it->first) && matches(it->second.value)) found = &it->first;
+        if (it->second.collection == collection && !is_claimed(it->first) && matches(it->second.value)) found = &it->first;
       }
       if (found != nullptr) {
         placed[model.address] = *found;
         address = *found;
       }
     }
-    claimed.insert(address);
+    claim(address);
     // What a create sends: the compared fields plus those only a create needs. A create-only
     // field referring to something this plan will not create either (its collection is not
     // the provider's) is left out, for InheritFromState to fill from what exists.
@@ -451,7 +497,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
           bool reachable = true;
           json probe = it.value();
           ResolveDesiredRefs(probe, [&](const std::string& address, const std::string&) -> std::optional<json> {
-            reachable &= planned.count(address) > 0;
+            reachable &= is_planned(address);
             return std::nullopt;
           });
           if (reachable && !v.contains(it.key())) v[it.key()] = it.value();
@@ -459,7 +505,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
       return v;
     };
-    desired_addresses.insert(address);
+    cover(address);
     PlannedChange ch;
     ch.address = std::string(address);
     ch.collection = collection;
@@ -477,8 +523,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
           // differences show in the next plan, as for any recorded resource.)
           const auto immutable = immutable_for(collection);
           json merged = o->second.value;
-          for (const auto& [field, want] : Flatten(value)) {
-            const json* have = AtPath(o->second.value, field);
+          for (const auto& [field, want, have, by_path] : Flatten(value, &o->second.value)) {
             if (HasUnresolvedRef(*want) || Same(want, have) || IsImmutable(immutable, field)) continue;
             FieldChange f;
             f.field = field;
@@ -543,9 +588,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
     std::optional<std::vector<std::string>> immutable;  // looked up at the first difference
     bool any_immutable = false, version_change = false;
     json merged;  // *base with the desired fields set; copied only once a field differs
-    for (const auto& [field, want] : Flatten(value)) {
-      if (HasUnresolvedRef(*want)) continue;
-      const json* have = AtPath(*base, field);
+    for (const auto& [field, want, have, by_path] : Flatten(value, base)) {
+      if (has_refs && HasUnresolvedRef(*want)) continue;
       if (Same(want, have)) continue;
       if (!immutable) immutable = immutable_for(collection);
       FieldChange f;
@@ -608,7 +652,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   for (const auto& coll : desired.authoritative) {
     for (const ResourceEntry* e : recorded.In(coll)) {
       const std::string& addr = e->address;
-      if (desired_addresses.count(addr)) continue;
+      if (recorded.covered[recorded.IndexOf(e)]) continue;
       PlannedChange ch;
       ch.address = addr;
       ch.collection = coll;
@@ -626,7 +670,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       if (ch.imported && !options.include_imported) {
         ch.refused = Noun(coll) + " " + name + " was imported from Terraform; NIC never deletes imported resources unless --include-imported is given";
       }
-      desired_addresses.insert(addr);
+      recorded.covered[recorded.IndexOf(e)] = 1;
       plan.changes.push_back(std::move(ch));
     }
   }
@@ -638,7 +682,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       auto l = live.find(addr);
       if (l == live.end()) continue;
       if (!l->second) {
-        if (!desired_addresses.count(addr)) {
+        if (!recorded.covered[recorded.IndexOf(&e)]) {
           plan.notes.push_back({addr, "deleted-outside",
                                 Noun(e.collection) + " " + e.value->value("name", e.key) +
                                     " is recorded in the state but no longer exists; it was deleted outside NIC",
@@ -666,7 +710,7 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
       }
     }
     for (auto& [addr, r] : orphans) {
-      if (claimed.count(addr)) continue;  // a desired resource's change covers it
+      if (is_claimed(addr)) continue;  // a desired resource's change covers it
       PlanNote n{addr, "orphan", "", {}, r.value};
       n.message = "found " + Noun(r.collection) + " " + NameOf(r) + " live with NIC's tags but not in the state";
       if (options.adopt_orphans) {
