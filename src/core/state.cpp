@@ -100,14 +100,6 @@ std::optional<std::string> ElementKey(const json& e) {
   return ns ? *ns + "/" + *name : *name;
 }
 
-bool IsCollection(const json& arr) {
-  if (!arr.is_array() || arr.empty()) return false;
-  for (const auto& e : arr) {
-    if (!HasElementKey(e)) return false;
-  }
-  return true;
-}
-
 // Field-level type rules that hold wherever the field appears inside a resource. One table
 // lookup per field, and paths are only spelled out for an error: this runs for every field of
 // every resource on every read.
@@ -618,10 +610,22 @@ void Walk(const json& node, const std::string& prefix, bool top, std::vector<Res
     if (v.is_object() && top) {
       out->push_back({path, path, "", &v});
       Walk(v, path, false, out);
-    } else if (IsCollection(v)) {
+    } else if (v.is_array() && !v.empty()) {
+      // A collection when every element has a key: its entries are taken back at the first
+      // element without one (one pass, each key looked up once).
+      const size_t start = out->size();
       for (const auto& e : v) {
-        std::string key = *ElementKey(e);
-        out->push_back({path + "." + key, path, key, &e});
+        const std::string* ns = nullptr;
+        const std::string* name = nullptr;
+        if (!ElementKeyParts(e, &ns, &name)) {
+          out->resize(start);
+          break;
+        }
+        std::string key = ns ? *ns + "/" + *name : *name;
+        std::string address;
+        address.reserve(path.size() + 1 + key.size());
+        address.append(path).append(".").append(key);
+        out->push_back({std::move(address), path, std::move(key), &e});
       }
     }
   }

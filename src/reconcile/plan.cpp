@@ -62,6 +62,7 @@ void FlattenInto(const json& v, const json* base, bool base_exact, const std::st
 }
 std::vector<Leaf> Flatten(const json& v, const json* base) {
   std::vector<Leaf> out;
+  out.reserve(16);
   FlattenInto(v, base, true, "", &out);
   for (auto& l : out) {
     if (l.by_path) l.have = base ? AtPath(*base, l.path) : nullptr;
@@ -306,30 +307,36 @@ Result<DesiredModel> BuildDesiredModel(const NebariConfig& config) {
 
 namespace {
 
-// The recorded resources in address order (the order deletions and drift are listed in), with
-// hash indexes by address and by collection: a plan looks every desired resource up, and a
-// map of 100k addresses sharing long prefixes made each lookup a dozen string compares.
+// The recorded resources with hash indexes by address and by collection (each collection in
+// address order): a plan looks every desired resource up, and a map of 100k addresses sharing
+// long prefixes made each lookup a dozen string compares. All of them in address order (the
+// order drift is reported in) only when a refreshing plan asks.
 struct RecordedIndex {
-  std::vector<ResourceEntry> entries;  // sorted by address; the first of a repeated address kept
+  std::vector<ResourceEntry> entries;  // as ListResources gives them
+  std::vector<char> duplicate;         // a repeated address: the first one counts, as in a map
   std::unordered_map<std::string_view, const ResourceEntry*> by_address;
-  std::unordered_map<std::string_view, std::vector<const ResourceEntry*>> by_collection;  // address order
+  std::unordered_map<std::string_view, std::vector<const ResourceEntry*>> by_collection;
   // Per entry: a desired resource was placed on it (claimed), or the plan covers it (covered:
   // desired, or deleted by --prune). Flags rather than sets of addresses: the sets were a
   // hashed string and a node per resource.
   std::vector<char> claimed, covered;
 
   explicit RecordedIndex(const StateDocument& state) : entries(ListResources(state)) {
-    auto less = [](const ResourceEntry& a, const ResourceEntry& b) { return a.address < b.address; };
-    if (!std::is_sorted(entries.begin(), entries.end(), less)) std::stable_sort(entries.begin(), entries.end(), less);
-    entries.erase(std::unique(entries.begin(), entries.end(),
-                              [](const ResourceEntry& a, const ResourceEntry& b) { return a.address == b.address; }),
-                  entries.end());
-    by_address.reserve(entries.size());
+    duplicate.assign(entries.size(), 0);
     claimed.assign(entries.size(), 0);
     covered.assign(entries.size(), 0);
-    for (const auto& e : entries) {
-      by_address.emplace(e.address, &e);
+    by_address.reserve(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const ResourceEntry& e = entries[i];
+      if (!by_address.emplace(e.address, &e).second) {
+        duplicate[i] = 1;
+        continue;
+      }
       by_collection[e.collection].push_back(&e);
+    }
+    auto less = [](const ResourceEntry* a, const ResourceEntry* b) { return a->address < b->address; };
+    for (auto& [collection, list] : by_collection) {
+      if (!std::is_sorted(list.begin(), list.end(), less)) std::sort(list.begin(), list.end(), less);
     }
   }
   const ResourceEntry* Find(std::string_view address) const {
@@ -341,6 +348,15 @@ struct RecordedIndex {
     static const std::vector<const ResourceEntry*> kNone;
     auto it = by_collection.find(collection);
     return it == by_collection.end() ? kNone : it->second;
+  }
+  std::vector<const ResourceEntry*> InAddressOrder() const {
+    std::vector<const ResourceEntry*> out;
+    out.reserve(by_address.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!duplicate[i]) out.push_back(&entries[i]);
+    }
+    std::sort(out.begin(), out.end(), [](const ResourceEntry* a, const ResourceEntry* b) { return a->address < b->address; });
+    return out;
   }
 };
 
@@ -365,8 +381,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
   }
   if (options.refresh) {
     std::vector<ResourceRef> refs;
-    for (const auto& e : recorded.entries) {
-      if (provider_collections.count(e.collection)) refs.push_back({e.address, e.collection, *e.value});
+    for (const ResourceEntry* e : recorded.InAddressOrder()) {
+      if (provider_collections.count(e->collection)) refs.push_back({e->address, e->collection, *e->value});
     }
     auto results = provider->ReadAll(refs);
     for (size_t i = 0; i < refs.size(); ++i) {
@@ -677,7 +693,8 @@ Result<Plan> ComputePlan(const DesiredModel& desired, const StateDocument& state
 
   // Drift on everything recorded: live differs from what the state says.
   if (options.refresh) {
-    for (const auto& e : recorded.entries) {
+    for (const ResourceEntry* entry : recorded.InAddressOrder()) {
+      const ResourceEntry& e = *entry;
       const std::string& addr = e.address;
       auto l = live.find(addr);
       if (l == live.end()) continue;
