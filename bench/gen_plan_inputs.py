@@ -4,7 +4,10 @@ measuring `nic plan --refresh=false` at 1k/10k/100k resources.
 
 The state is a real imported Nebari AWS stack (bench/plan_state_template.json: what
 `nic import --from-terraform` wrote for scripts/demo/make_terraform_stack.py's stack, with
-its node groups removed) plus N node groups in the importer's shape. The document has no
+its node groups removed; its six IAM policy attachments, which the AWS desired model plans
+since, are what the same import writes for that script's aws_iam_role_policy_attachment
+resources, whose attributes do not depend on the cloud) plus N node groups in the importer's
+shape. The document has no
 "checksum" field: NIC reads such a document (the field is optional on read) and the plan
 does not write the state. The config names each group on one line in YAML flow style, `ng000001: {instance: m5.xlarge}`,
 leaving min_nodes/max_nodes at Nebari's defaults (0 and 1): nic refuses a config file over

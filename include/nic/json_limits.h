@@ -3,8 +3,9 @@
 // nlohmann::json parses and frees any depth without recursion, but copying, comparing and
 // dumping a value recurse once per level: a hostile document 100k levels deep ("[[[[...") would
 // parse fine and then overflow the stack later, far from where it was read. Every reader of
-// untrusted JSON checks the depth first. No state, tfstate, lock or cloud API answer nests
-// anywhere near the limit.
+// untrusted JSON checks the depth first, or (the simdjson readers, src/core/simd_json.h) while
+// building the value, before nlohmann ever holds it. No state, tfstate, lock or cloud API
+// answer nests anywhere near the limit.
 #pragma once
 
 #include <string>

@@ -40,8 +40,11 @@ struct PlannedChange {
   // an imported resource, ...). A plan with refusals cannot be applied.
   std::string refused;
   nlohmann::json desired;   // what the change writes (create/update)
-  nlohmann::json recorded;  // the state's entry (null for create/adopt)
-  nlohmann::json live;      // the live read (null when not read)
+  // The state's entry and the live read, for the change to act on: null for create/adopt, when
+  // not read, and for a no-op (which acts on nothing; copying every resource into its no-op
+  // was a third of a large plan's cost).
+  nlohmann::json recorded;
+  nlohmann::json live;
 };
 
 // Something the plan noticed that is not (or not only) a change to make.

@@ -56,8 +56,10 @@ struct ParseNotes {
 // Parses and validates a document. Errors (kInvalidState) name `source` and the JSON path of
 // the bad field, e.g. "nic-state.json: $.cloud.node_groups[1].scaling_config.min_size: expected
 // an integer, found string". Older formats are migrated; newer/unknown ones are refused.
+// `capacity`: how many bytes from bytes.data() may be read; at least bytes.size() + 64 (what
+// Env::ReadFile reserves) lets the parser read them in place instead of copying them.
 Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source,
-                                         ParseNotes* notes = nullptr);
+                                         ParseNotes* notes = nullptr, size_t capacity = 0);
 
 // Canonical serialization: 2-space indented JSON, stable key order, trailing newline, with a
 // "checksum" field ("sha256:<hex>") over the document serialized without it.

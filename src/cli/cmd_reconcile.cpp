@@ -81,7 +81,7 @@ std::optional<Ctx> Prepare(cxxopts::Options& options, const Invocation& inv, boo
                         c.format);
       return std::nullopt;
     }
-    c.config = *loaded.config;
+    c.config = std::move(*loaded.config);
   }
   auto st = OpenState(*parsed);
   if (!st.ok()) {
@@ -168,14 +168,25 @@ int RunPlan(const Invocation& inv) {
     j["success"] = !plan->has_refusals();
     j["state_serial"] = doc->serial;
     PrintJson(j);
+    KeepUntilExit(std::move(j));
   } else {
     std::cout << "Plan for " << doc->project_name << " (" << doc->provider << "), state serial " << doc->serial
               << (po.refresh ? ", refreshed " + std::to_string(plan->refreshed) + " resources" : ", not refreshed") << ":\n"
               << plan->ToText();
   }
-  if (plan->has_refusals()) return ExitCodeFor(ErrorCode::kRefused);
-  if (c->parsed.count("detailed-exitcode") && plan->change_count() > 0) return kExitChangesPresent;
-  return 0;
+  int exit_code = 0;
+  if (plan->has_refusals()) {
+    exit_code = ExitCodeFor(ErrorCode::kRefused);
+  } else if (c->parsed.count("detailed-exitcode") && plan->change_count() > 0) {
+    exit_code = kExitChangesPresent;
+  }
+  // The lock is released and nothing more is written; the state, the model and the plan are
+  // only memory now (hundreds of MB at 100k resources), left to the process's end.
+  KeepUntilExit(std::move(plan).value());
+  KeepUntilExit(std::move(desired).value());
+  KeepUntilExit(std::move(doc).value());
+  KeepUntilExit(std::move(*c->config));
+  return exit_code;
 }
 
 int RunDeploy(const Invocation& inv) {

@@ -184,6 +184,11 @@ int ReportError(const Status& st, OutputFormat format) {
 
 void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 
+std::vector<void*>& KeptUntilExit() {
+  static auto* kept = new std::vector<void*>();  // never destroyed: see KeepUntilExit
+  return *kept;
+}
+
 void Log(const std::string& line) { nic::Log(LogLevel::kInfo, line); }
 
 Result<std::string> ReadInput(const std::string& path) {

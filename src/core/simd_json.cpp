@@ -81,7 +81,8 @@ error_code Key(od::field& f, std::string_view* out) {
   return f.unescaped_key().get(*out);
 }
 
-error_code ObjectToJson(od::object o, json& out) {
+error_code ObjectToJson(od::object o, json& out, int max_depth) {
+  if (max_depth < 1) return simdjson::DEPTH_ERROR;
   out = json::object();
   auto& m = out.get_ref<json::object_t&>();
   for (auto field_or : o) {
@@ -89,22 +90,27 @@ error_code ObjectToJson(od::object o, json& out) {
     SIMDJSON_TRY(std::move(field_or).get(f));
     std::string_view k;
     SIMDJSON_TRY(Key(f, &k));
-    // operator[]: a repeated key keeps its last value, as in nlohmann's DOM parser.
-    SIMDJSON_TRY(ToJson(f.value(), m[std::string(k)]));
+    // Documents NIC writes have their keys sorted, so each key goes after the last one: a
+    // constant-time insert at the end. emplace_hint finds the place itself when it is not,
+    // and returns the existing member for a repeated key, whose last value then wins, as in
+    // nlohmann's DOM parser.
+    auto it = m.emplace_hint(m.end(), std::string(k), nullptr);
+    SIMDJSON_TRY(ToJson(f.value(), it->second, max_depth - 1));
   }
   return simdjson::SUCCESS;
 }
 
-error_code ToJson(od::value v, json& out) {
+error_code ToJson(od::value v, json& out, int max_depth) {
   od::json_type t;
   SIMDJSON_TRY(v.type().get(t));
   switch (t) {
     case od::json_type::object: {
       od::object o;
       SIMDJSON_TRY(v.get_object().get(o));
-      return ObjectToJson(o, out);
+      return ObjectToJson(o, out, max_depth);
     }
     case od::json_type::array: {
+      if (max_depth < 1) return simdjson::DEPTH_ERROR;
       od::array a;
       SIMDJSON_TRY(v.get_array().get(a));
       out = json::array();
@@ -113,7 +119,7 @@ error_code ToJson(od::value v, json& out) {
         od::value ev;
         SIMDJSON_TRY(el.get(ev));
         arr.emplace_back();
-        SIMDJSON_TRY(ToJson(ev, arr.back()));
+        SIMDJSON_TRY(ToJson(ev, arr.back(), max_depth - 1));
       }
       return simdjson::SUCCESS;
     }
@@ -136,14 +142,14 @@ error_code ToJson(od::value v, json& out) {
   return simdjson::INCORRECT_TYPE;
 }
 
-bool ParseObject(std::string_view bytes, size_t capacity, json* out) {
+bool ParseObject(std::string_view bytes, size_t capacity, json* out, int max_depth) {
   PaddedInput in(bytes, capacity);
   od::parser parser;
   od::document doc;
   if (parser.iterate(in.data(), in.size(), in.capacity()).get(doc) != simdjson::SUCCESS) return false;
   od::object o;
   if (doc.get_object().get(o) != simdjson::SUCCESS) return false;
-  if (ObjectToJson(o, *out) != simdjson::SUCCESS) return false;
+  if (ObjectToJson(o, *out, max_depth) != simdjson::SUCCESS) return false;
   return AtEnd(doc);
 }
 

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "nic/json_limits.h"
+
 namespace nic::simd {
 
 namespace od = simdjson::ondemand;
@@ -36,9 +38,11 @@ class PaddedInput {
   size_t capacity_;
 };
 
-// Builds `out` from `v` as nlohmann's DOM parser would. Consumes `v`.
-simdjson::error_code ToJson(od::value v, nlohmann::json& out);
-simdjson::error_code ObjectToJson(od::object o, nlohmann::json& out);
+// Builds `out` from `v` as nlohmann's DOM parser would. Consumes `v`. A value nesting more
+// than `max_depth` arrays/objects (counting `v` or `o` itself) is DEPTH_ERROR: the bound
+// CheckJsonDepth enforces (nic/json_limits.h), kept during the walk instead of a pass of its own.
+simdjson::error_code ToJson(od::value v, nlohmann::json& out, int max_depth = kMaxJsonDepth);
+simdjson::error_code ObjectToJson(od::object o, nlohmann::json& out, int max_depth = kMaxJsonDepth);
 
 // A string value (INCORRECT_TYPE for anything else). Most strings have no escapes: they are
 // copied straight from the input, which stage 1 has already checked (UTF-8, no raw control
@@ -53,8 +57,9 @@ simdjson::error_code Key(od::field& f, std::string_view* out);
 // True when nothing but whitespace follows the document's value.
 bool AtEnd(od::document& doc);
 
-// The whole document, which must be a JSON object with nothing after it. False on any error;
-// the caller then parses with nlohmann to report it.
-bool ParseObject(std::string_view bytes, size_t capacity, nlohmann::json* out);
+// The whole document, which must be a JSON object nested at most `max_depth` levels with
+// nothing after it. False on any error; the caller then checks the depth (CheckJsonDepth) and
+// parses with nlohmann to report it.
+bool ParseObject(std::string_view bytes, size_t capacity, nlohmann::json* out, int max_depth = kMaxJsonDepth);
 
 }  // namespace nic::simd

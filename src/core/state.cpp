@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <deque>
 #include <regex>
 #include <set>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "nic/crypto.h"
 #include "nic/env.h"
@@ -65,28 +67,37 @@ class Checker {
   std::string source_;
 };
 
-// Keys of elements in resource collections.
-std::optional<std::string> ElementKey(const json& e) {
-  if (!e.is_object()) return std::nullopt;
+// Keys of elements in resource collections: "name" (as "namespace/name" with a non-empty
+// "namespace") or else "id". The parts are pointers into `e`; false when it has no key.
+bool ElementKeyParts(const json& e, const std::string** ns, const std::string** name) {
+  if (!e.is_object()) return false;
   auto n = e.find("name");
-  auto ns = e.find("namespace");
   if (n != e.end() && n->is_string()) {
-    if (ns != e.end() && ns->is_string() && !ns->get_ref<const std::string&>().empty()) {
-      return ns->get<std::string>() + "/" + n->get<std::string>();
-    }
-    return n->get<std::string>();
+    *name = &n->get_ref<const std::string&>();
+    auto nsit = e.find("namespace");
+    *ns = nsit != e.end() && nsit->is_string() && !nsit->get_ref<const std::string&>().empty()
+              ? &nsit->get_ref<const std::string&>()
+              : nullptr;
+    return true;
   }
   auto id = e.find("id");
-  if (id != e.end() && id->is_string()) return id->get<std::string>();
-  return std::nullopt;
+  if (id == e.end() || !id->is_string()) return false;
+  *ns = nullptr;
+  *name = &id->get_ref<const std::string&>();
+  return true;
 }
 
-bool IsCollection(const json& arr) {
-  if (!arr.is_array() || arr.empty()) return false;
-  for (const auto& e : arr) {
-    if (!ElementKey(e)) return false;
-  }
-  return true;
+bool HasElementKey(const json& e) {
+  const std::string* ns = nullptr;
+  const std::string* name = nullptr;
+  return ElementKeyParts(e, &ns, &name);
+}
+
+std::optional<std::string> ElementKey(const json& e) {
+  const std::string* ns = nullptr;
+  const std::string* name = nullptr;
+  if (!ElementKeyParts(e, &ns, &name)) return std::nullopt;
+  return ns ? *ns + "/" + *name : *name;
 }
 
 // Field-level type rules that hold wherever the field appears inside a resource. One table
@@ -178,19 +189,27 @@ Status CheckSection(const Checker& c, const std::string& path, const json& obj, 
       // An array of objects where some carry a key: all must, and keys must be unique.
       bool any_key = false;
       for (const auto& e : v) {
-        if (ElementKey(e).has_value()) {
+        if (HasElementKey(e)) {
           any_key = true;
           break;
         }
       }
       if (!any_key) continue;
-      std::set<std::string> seen;
+      // Keys are views of the elements' own strings; only "namespace/name" is built.
+      std::unordered_set<std::string_view> seen;
+      seen.reserve(v.size());
+      std::deque<std::string> composed;
       for (size_t i = 0; i < v.size(); ++i) {
         auto ep = [&] { return p + "[" + std::to_string(i) + "]"; };
-        auto key = ElementKey(v[i]);
-        if (!key) return c.Fail(ep(), "every element of this resource list needs a string \"name\" or \"id\"");
-        if (!seen.insert(std::move(*key)).second) {
-          return c.Fail(ep(), "duplicate resource \"" + *ElementKey(v[i]) + "\" (each resource may appear only once)");
+        const std::string* ns = nullptr;
+        const std::string* name = nullptr;
+        if (!ElementKeyParts(v[i], &ns, &name)) {
+          return c.Fail(ep(), "every element of this resource list needs a string \"name\" or \"id\"");
+        }
+        std::string_view key = *name;
+        if (ns != nullptr) key = composed.emplace_back(*ns + "/" + *name);
+        if (!seen.insert(key).second) {
+          return c.Fail(ep(), "duplicate resource \"" + std::string(key) + "\" (each resource may appear only once)");
         }
         // Arrays inside a collection element (a binding's subjects, a security group's rules)
         // are attributes of that resource, not resources of their own. Only a failing check
@@ -408,18 +427,22 @@ Status ValidateStateDocument(const StateDocument& d, const std::string& source) 
   return Status::OK();
 }
 
-Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source, ParseNotes* notes) {
+Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::string& source, ParseNotes* notes,
+                                         size_t capacity) {
   Checker c(source);
-  if (Status deep = CheckJsonDepth(bytes, source); !deep.ok()) {
-    return Status::InvalidState(deep.message())
-        .WithDetail("file", source)
-        .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
-  }
   json j;
   try {
-    // simdjson builds the same DOM several times faster; nlohmann parses whatever it gives
-    // up on and reports the error.
-    if (!simd::ParseObject(bytes, 0, &j)) j = json::parse(bytes.begin(), bytes.end());
+    // simdjson builds the same DOM several times faster, bounding the depth as it goes;
+    // whatever it gives up on is checked for depth and parsed by nlohmann, which reports the
+    // error.
+    if (!simd::ParseObject(bytes, capacity, &j)) {
+      if (Status deep = CheckJsonDepth(bytes, source); !deep.ok()) {
+        return Status::InvalidState(deep.message())
+            .WithDetail("file", source)
+            .WithSuggestion("the state file is damaged; restore it from " + source + ".backup or from `nic state history`");
+      }
+      j = json::parse(bytes.begin(), bytes.end());
+    }
   } catch (const json::parse_error& e) {
     std::string where = LineCol(bytes, e.byte > 0 ? e.byte - 1 : 0);
     std::string what = e.what();
@@ -587,10 +610,22 @@ void Walk(const json& node, const std::string& prefix, bool top, std::vector<Res
     if (v.is_object() && top) {
       out->push_back({path, path, "", &v});
       Walk(v, path, false, out);
-    } else if (IsCollection(v)) {
+    } else if (v.is_array() && !v.empty()) {
+      // A collection when every element has a key: its entries are taken back at the first
+      // element without one (one pass, each key looked up once).
+      const size_t start = out->size();
       for (const auto& e : v) {
-        std::string key = *ElementKey(e);
-        out->push_back({path + "." + key, path, key, &e});
+        const std::string* ns = nullptr;
+        const std::string* name = nullptr;
+        if (!ElementKeyParts(e, &ns, &name)) {
+          out->resize(start);
+          break;
+        }
+        std::string key = ns ? *ns + "/" + *name : *name;
+        std::string address;
+        address.reserve(path.size() + 1 + key.size());
+        address.append(path).append(".").append(key);
+        out->push_back({std::move(address), path, std::move(key), &e});
       }
     }
   }

@@ -84,7 +84,12 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   DecodeInfo info;
   NIC_ASSIGN_OR_RETURN(std::string plain, encryption_->Decode(blob.bytes, backend_->Location(), &info));
   ParseNotes local;
-  auto doc = ParseStateDocument(plain, backend_->Location(), notes ? notes : &local);
+  // A plaintext state is parsed where the backend read it: its buffer keeps the parser's
+  // padding (Env::ReadFile reserves it), and Decode's copy is dropped at once rather than
+  // held beside the document being built.
+  if (!info.encrypted) std::string().swap(plain);
+  auto doc = info.encrypted ? ParseStateDocument(plain, backend_->Location(), notes ? notes : &local)
+                            : ParseStateDocument(blob.bytes, backend_->Location(), notes ? notes : &local, blob.bytes.capacity());
   if (!plain.empty() && info.encrypted) OPENSSL_cleanse(plain.data(), plain.size());
   if (!doc.ok()) return doc.status();
   read_info_ = info;

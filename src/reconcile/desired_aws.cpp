@@ -65,8 +65,8 @@ Result<DesiredModel> BuildDesiredAws(const NebariConfig& config) {
   const json& ps = config.provider_settings;
   // Nebari names everything "{project}-{namespace}" (the EKS cluster, the security group, ...).
   const std::string name = config.project_name + "-" + config.namespace_name;
-  auto add = [&](const std::string& address, const std::string& collection, json value) {
-    m.resources.push_back({address, collection, std::move(value)});
+  auto add = [&](std::string address, std::string collection, json value) {
+    m.resources.push_back({std::move(address), std::move(collection), std::move(value)});
   };
 
   // ---- network (module.network[0]; absent when existing subnets and a security group are given)
@@ -156,28 +156,51 @@ Result<DesiredModel> BuildDesiredAws(const NebariConfig& config) {
   if (std::string kms = Str(ps, "eks_kms_arn"); !kms.empty()) m.create_only["cloud.cluster"]["encryption_key_arn"] = kms;
 
   // ---- node groups ----
+  // One per config entry, so built member by member in key order (constant-time inserts)
+  // rather than from initializer lists, which copy every value once more: at 100k node groups
+  // this loop was most of the model's cost.
+  auto put = [](json& obj, const char* key, json value) {
+    auto& o = obj.get_ref<json::object_t&>();
+    o.insert_or_assign(o.end(), key, std::move(value));
+  };
+  const json node_role_arn = DesiredRef(node_role, "arn");
+  m.resources.reserve(m.resources.size() + config.node_groups.size() + 8);
   for (const auto& g : config.node_groups) {
-    json v = {{"name", g.name},
-              {"instance_types", json::array({g.instance})},
-              {"scaling_config", {{"min_size", g.min_nodes}, {"max_size", g.max_nodes}}}};
-    if (g.disk_size) v["disk_size"] = *g.disk_size;
-    if (g.spot) v["capacity_type"] = "SPOT";
-    if (!g.labels.empty()) v["labels"] = g.labels;
+    json v(json::value_t::object);
+    if (g.spot) put(v, "capacity_type", "SPOT");
+    if (g.disk_size) put(v, "disk_size", *g.disk_size);
+    json types(json::value_t::array);
+    types.push_back(g.instance);
+    put(v, "instance_types", std::move(types));
+    if (!g.labels.empty()) put(v, "labels", g.labels);
+    put(v, "name", g.name);
+    json scaling(json::value_t::object);
+    put(scaling, "max_size", g.max_nodes);
+    put(scaling, "min_size", g.min_nodes);
+    put(v, "scaling_config", std::move(scaling));
     if (!g.taints.empty()) {
-      json t = json::array();
+      json t(json::value_t::array);
+      t.get_ref<json::array_t&>().reserve(g.taints.size());
       // EKS (and so Terraform's aws_eks_node_group) spells effects NO_SCHEDULE, ...
-      for (const auto& x : g.taints) t.push_back({{"key", x.key}, {"value", x.value}, {"effect", EksTaintEffect(x.effect)}});
-      v["taints"] = t;
+      for (const auto& x : g.taints) {
+        json taint(json::value_t::object);
+        put(taint, "effect", EksTaintEffect(x.effect));
+        put(taint, "key", x.key);
+        put(taint, "value", x.value);
+        t.push_back(std::move(taint));
+      }
+      put(v, "taints", std::move(t));
     }
-    const std::string address = "cloud.node_groups." + g.name;
-    add(address, "cloud.node_groups", v);
-    json create = {{"cluster_name", name},
-                   {"node_role_arn", DesiredRef(node_role, "arn")},
-                   {"subnet_ids", g.single_subnet && !subnet_ids.empty() ? json::array({subnet_ids[0]}) : subnet_ids},
-                   {"ami_type", g.gpu ? "AL2_x86_64_GPU" : "AL2_x86_64"}};
-    if (!g.disk_size) create["disk_size"] = 50;
-    if (!g.spot) create["capacity_type"] = "ON_DEMAND";
-    m.create_only[address] = create;
+    std::string address = "cloud.node_groups." + g.name;
+    json create(json::value_t::object);
+    put(create, "ami_type", g.gpu ? "AL2_x86_64_GPU" : "AL2_x86_64");
+    if (!g.spot) put(create, "capacity_type", "ON_DEMAND");
+    put(create, "cluster_name", name);
+    if (!g.disk_size) put(create, "disk_size", 50);
+    put(create, "node_role_arn", node_role_arn);
+    put(create, "subnet_ids", g.single_subnet && !subnet_ids.empty() ? json::array({subnet_ids[0]}) : subnet_ids);
+    m.create_only.insert_or_assign(m.create_only.end(), address, std::move(create));
+    add(std::move(address), "cloud.node_groups", std::move(v));
   }
   m.authoritative.push_back("cloud.node_groups");
 

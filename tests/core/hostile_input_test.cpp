@@ -64,6 +64,22 @@ TEST(HostileState, NestingBelowTheLimitAndBracketsInStringsAreFine) {
   EXPECT_FALSE(ParseJsonBounded(Nested(256)).is_discarded());
 }
 
+TEST(HostileState, TheDepthLimitHoldsExactlyAtTheBoundary) {
+  // The value sits three levels down (document, cloud, vpc): 253 more levels make 256, the
+  // limit; one more is refused with the same message as the 100k-level case. Both are well
+  // inside what the fast parser itself accepts, so its own walk has to keep the bound.
+  auto at_limit = ParseStateDocument(ValidStateWithCloudValue(Nested(253)), "s.json");
+  if (!at_limit.ok()) {
+    EXPECT_EQ(at_limit.status().message().find("nested"), std::string::npos) << at_limit.status().message();
+  }
+  for (const std::string& deep : {Nested(254), "{\"a\": " + Nested(253) + "}"}) {
+    auto r = ParseStateDocument(ValidStateWithCloudValue(deep), "/srv/nic-state.json");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidState);
+    EXPECT_NE(r.status().message().find("nested more than 256 levels"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(HostileState, InvalidUtf8IsRefusedNamingFileAndLine) {
   std::string doc = ValidStateWithCloudValue("\"bad \xC3\x28 byte\"");
   doc.insert(0, "\n\n");

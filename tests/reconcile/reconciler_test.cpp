@@ -102,6 +102,40 @@ TEST(Plan, ImportedStateMatchingConfigHasNoChangesWithOrWithoutRefresh) {
   for (const auto& n : online->notes) EXPECT_EQ(n.kind, "skipped") << n.message;
 }
 
+TEST(Plan, ANoOpCarriesNoCopiesAndAChangeCarriesWhatItActsOn) {
+  World w;
+  w.Seed();
+  NebariConfig c = Config();
+  c.node_groups[0].max_nodes = 10;
+  const StateDocument state = w.State();
+  auto p = ComputePlan(WorldDesired(c), state, &w.cloud, {}).value();
+  ASSERT_EQ(p.changes.size(), 3u);
+  EXPECT_EQ(p.changes[2].action, ChangeAction::kNoop);
+  EXPECT_TRUE(p.changes[2].recorded.is_null());
+  EXPECT_TRUE(p.changes[2].live.is_null());
+  const PlannedChange& update = p.changes[1];
+  ASSERT_EQ(update.action, ChangeAction::kUpdate);
+  EXPECT_EQ(update.recorded, *FindResource(state, "cloud.node_groups.general"));
+  EXPECT_EQ(update.live.value("arn", ""), "arn:filecloud:general");
+  EXPECT_EQ(update.desired["scaling_config"]["max_size"], 10);
+}
+
+TEST(Plan, ADottedKeyInTheModelIsComparedAlongItsPath) {
+  // The plan compares a model key "a.b" with the state's a -> b (fields are dotted paths).
+  StateDocument s = StateDocument::NewEmpty("aws", "demo", "us-west-2", Env::Default()->NowMicros());
+  s.cloud["vpc"] = {{"id", "vpc-1"}, {"a", {{"b", 1}}}};
+  DesiredModel m;
+  m.resources.push_back({"cloud.vpc", "cloud.vpc", {{"a.b", 1}}});
+  auto same = ComputePlan(m, s, nullptr, PlanOptions{.refresh = false}).value();
+  EXPECT_EQ(same.change_count(), 0) << same.ToText();
+  m.resources[0].value["a.b"] = 2;
+  auto differs = ComputePlan(m, s, nullptr, PlanOptions{.refresh = false}).value();
+  ASSERT_EQ(differs.change_count(), 1) << differs.ToText();
+  ASSERT_EQ(differs.changes[0].fields.size(), 1u);
+  EXPECT_EQ(differs.changes[0].fields[0].field, "a.b");
+  EXPECT_EQ(differs.changes[0].fields[0].recorded, 1);
+}
+
 TEST(Plan, UpdateReplaceAndTheirRefusals) {
   World w;
   w.Seed();
