@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "nic/importer.h"
+#include "importers/terraform/tfstate_scan.h"
 #include "nic/json_limits.h"
 #include "src/core/simd_json.h"
 
@@ -688,7 +689,25 @@ class FastTfstate {
   size_t delivered() const { return delivered_; }
   const Status& visitor_status() const { return visitor_status_; }
 
-  Outcome Run(std::string_view bytes, size_t capacity) {
+  // With `scan` (ScanTfstate's bounds for `bytes`), the top level is parsed from a copy of the
+  // document without the contents of its `resources` / `modules` arrays, and each element
+  // from a copy of its own bytes, so simdjson's index never spans more than one element.
+  // Without, the whole document is parsed at once.
+  Outcome Run(std::string_view bytes, size_t capacity, const tfimport::TfstateScan* scan = nullptr) {
+    std::string skeleton;
+    if (scan != nullptr) {
+      scan_ = scan;
+      bytes_ = bytes;
+      size_t from = 0;
+      for (const auto& a : scan->arrays) {
+        skeleton.append(bytes.data() + from, a.begin + 1 - from);  // up to and with '['
+        from = a.end - 1;                                          // from ']'
+      }
+      skeleton.append(bytes.data() + from, bytes.size() - from);
+      skeleton.append(simdjson::SIMDJSON_PADDING, ' ');
+      capacity = skeleton.size();
+      bytes = std::string_view(skeleton.data(), skeleton.size() - simdjson::SIMDJSON_PADDING);
+    }
     simd::PaddedInput in(bytes, capacity);
     simd::od::parser parser;
     simd::od::document doc;
@@ -726,33 +745,38 @@ class FastTfstate {
       (key == "resources" ? saw_resources_ : saw_modules_) = true;
       simd::od::array arr;
       if (v.get_array().get(arr)) return Outcome::kFallBack;
+      if (scan_ != nullptr) {  // the skeleton's array is empty; the elements are in bytes_
+        for (auto el_or : arr) {
+          (void)el_or;
+          return Outcome::kFallBack;
+        }
+        if (next_array_ >= scan_->arrays.size() || scan_->arrays[next_array_].key != key) {
+          return Outcome::kFallBack;
+        }
+        size_t i = 0;
+        for (const auto& [b, e] : scan_->arrays[next_array_++].elements) {
+          size_t len = e - b;
+          element_.assign(bytes_.data() + b, len);
+          element_.append(simdjson::SIMDJSON_PADDING, ' ');
+          simd::od::document edoc;
+          if (element_parser_.iterate(element_.data(), len, element_.size()).get(edoc)) {
+            return Outcome::kFallBack;
+          }
+          simd::od::object o;
+          if (edoc.get_object().get(o)) return Outcome::kFallBack;
+          Outcome out = Element(key, o, i++, &edoc);
+          if (out != Outcome::kDone) return out;
+        }
+        return Outcome::kDone;
+      }
       size_t i = 0;
       for (auto el_or : arr) {
         simd::od::value el;
         if (el_or.get(el)) return Outcome::kFallBack;
         simd::od::object o;
         if (el.get_object().get(o)) return Outcome::kFallBack;
-        json j;
-        deps_.clear();
-        if (key == "resources" ? ResourceToJson(o, j) : simd::ObjectToJson(o, j)) return Outcome::kFallBack;
-        std::string path = fmt::format("$.{}[{}]", key, i++);
-        Ctx c{source_};
-        if (key == "resources") {
-          TerraformResource r;
-          if (!ConvertV4Resource(c, j, path, &r).ok()) return Outcome::kFallBack;
-          for (size_t k = 0; k < deps_.size() && k < r.instances.size(); ++k) {
-            if (deps_[k]) r.instances[k].dependencies = std::move(*deps_[k]);
-          }
-          Outcome out = Route(std::move(r));
-          if (out != Outcome::kDone) return out;
-        } else {
-          std::vector<TerraformResource> rs;
-          if (!ConvertV3Module(c, j, path, &rs).ok()) return Outcome::kFallBack;
-          for (auto& r : rs) {
-            Outcome out = Route(std::move(r));
-            if (out != Outcome::kDone) return out;
-          }
-        }
+        Outcome out = Element(key, o, i++, nullptr);
+        if (out != Outcome::kDone) return out;
       }
       return Outcome::kDone;
     }
@@ -786,6 +810,32 @@ class FastTfstate {
     } else {  // lineage
       if (!j.is_string() && !j.is_null()) return Outcome::kFallBack;
       if (j.is_string()) header_->lineage = j.get<std::string>();
+    }
+    return Outcome::kDone;
+  }
+
+  // Element i of `resources` / `modules`; `doc` is its own document when it was parsed alone
+  // (then nothing may follow the object).
+  Outcome Element(std::string_view key, simd::od::object o, size_t i, simd::od::document* doc) {
+    json j;
+    deps_.clear();
+    if (key == "resources" ? ResourceToJson(o, j) : simd::ObjectToJson(o, j)) return Outcome::kFallBack;
+    if (doc != nullptr && !simd::AtEnd(*doc)) return Outcome::kFallBack;
+    std::string path = fmt::format("$.{}[{}]", key, i);
+    Ctx c{source_};
+    if (key == "resources") {
+      TerraformResource r;
+      if (!ConvertV4Resource(c, j, path, &r).ok()) return Outcome::kFallBack;
+      for (size_t k = 0; k < deps_.size() && k < r.instances.size(); ++k) {
+        if (deps_[k]) r.instances[k].dependencies = std::move(*deps_[k]);
+      }
+      return Route(std::move(r));
+    }
+    std::vector<TerraformResource> rs;
+    if (!ConvertV3Module(c, j, path, &rs).ok()) return Outcome::kFallBack;
+    for (auto& r : rs) {
+      Outcome out = Route(std::move(r));
+      if (out != Outcome::kDone) return out;
     }
     return Outcome::kDone;
   }
@@ -889,6 +939,11 @@ class FastTfstate {
   std::vector<TerraformResource> pending_;
   std::map<std::string, std::string> seen_blocks_;
   std::vector<std::optional<std::vector<std::string>>> deps_;  // see ResourceToJson
+  const tfimport::TfstateScan* scan_ = nullptr;  // see Run
+  std::string_view bytes_;
+  size_t next_array_ = 0;
+  std::string element_;                      // one element's bytes, padded for simdjson
+  simd::od::parser element_parser_;          // its index: as large as the largest element
 };
 
 }  // namespace
@@ -1017,10 +1072,15 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
   const char* reader = std::getenv("NIC_TFSTATE_READER");
   // The fast reader builds values recursively: a document nested deeper than kMaxJsonDepth goes
   // to the reference reader, which refuses it with the JSON path (one cheap pass over the bytes).
-  const bool shallow = CheckJsonDepth(bytes, source).ok();
-  if (shallow && (reader == nullptr || std::string_view(reader) != "sax")) {
+  // The element scan counts the depth as CheckJsonDepth does, so a scanned document needs no
+  // second pass for it.
+  const bool use_fast = reader == nullptr || std::string_view(reader) != "sax";
+  tfimport::TfstateScan scan;
+  const bool scanned = use_fast && tfimport::ScanTfstate(bytes, &scan);
+  const bool shallow = scanned ? scan.max_depth <= kMaxJsonDepth : CheckJsonDepth(bytes, source).ok();
+  if (shallow && use_fast) {
     FastTfstate fast(source, header, visit);
-    switch (fast.Run(bytes, capacity)) {
+    switch (fast.Run(bytes, capacity, scanned ? &scan : nullptr)) {
       case FastTfstate::Outcome::kDone: return Status::OK();
       case FastTfstate::Outcome::kVisitorError: return fast.visitor_status();
       case FastTfstate::Outcome::kFallBack: break;
