@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "importers/terraform/tfstate_scan.h"
 #include "nic/importer.h"
 #include "tests/importer/test_util.h"
 
@@ -157,10 +158,56 @@ TEST(TfstateReaders, SameResultOnEdgeCases) {
       R"({"version": 4.0})",
       R"({"version": 2})",
       "",
+      // the element scan (tfstate_scan.h): brackets and escapes inside strings, an escaped
+      // top-level key, two arrays, null and empty arrays, brackets that do not pair up, a
+      // non-object element, bytes after an element
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [{"attributes":
+          {"a": "]}[{ \"quoted\" ]]]]]]]]]]]]]]]]]] {{{{{{{{{{{{{{{{", "b": "ends in a backslash \\", "c": "\\\"]"}}]},
+          {"mode": "managed", "type": "t", "name": "m", "instances": []} ], "check_results": null})",
+      R"({"version": 4, "res\u006furces": [{"mode": "managed", "type": "t", "name": "n", "instances": []}]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "a", "instances": []}],
+          "resources": [{"mode": "managed", "type": "t", "name": "b", "instances": []}]})",
+      R"({"version": 4, "resources": null})",
+      R"({"version": 4, "resources": [ ]})",
+      R"({"version": 4, "resources": {}})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [}]]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": []}, 3]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": []} x]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": []},]})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": []})",
+      R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [], "x": "unterminated)",
   };
   for (const auto& c : cases) {
     EXPECT_EQ(Describe(c, "inline.tfstate", false), Describe(c, "inline.tfstate", true)) << c;
   }
+}
+
+// Clean documents that need the element scan's string handling are read by the simdjson reader
+// alone (NIC_TFSTATE_READER=simdjson fails where it would hand over), one element at a time.
+TEST(TfstateReaders, ScannedDocumentsNeedNoHandOver) {
+  std::string text = R"({"version": 4, "resources": [
+      {"mode": "managed", "type": "t", "name": "a", "instances": [{"attributes": {"s": "[[{\"\\", "t": "}}]]\\"}}]},
+      {"mode": "managed", "type": "t", "name": "b", "instances": [{"attributes": {"u": "0123456789abcdef\"0123456789abcdef"}}]}
+    ], "outputs": {"o": {"value": "]"}}})";
+  tfimport::TfstateScan scan;
+  ASSERT_TRUE(tfimport::ScanTfstate(text, &scan));
+  ASSERT_EQ(scan.arrays.size(), 1u);
+  ASSERT_EQ(scan.arrays[0].elements.size(), 2u);
+  EXPECT_EQ(scan.max_depth, 6);
+  EXPECT_EQ(text[scan.arrays[0].elements[0].first], '{');
+  EXPECT_EQ(text[scan.arrays[0].elements[1].second - 1], '}');
+  std::string fast;
+  {
+    ReaderEnv env("simdjson");
+    TfstateHeader header;
+    Status st = StreamTfstate(text, "inline.tfstate", &header, [&](TerraformResource&& r) {
+      fast += r.name + r.instances.at(0).attributes.dump();
+      return Status::OK();
+    });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(header.outputs.at("o").value, "]");
+  }
+  EXPECT_EQ(fast, R"(a{"s":"[[{\"\\","t":"}}]]\\"}b{"u":"0123456789abcdef\"0123456789abcdef"})");
 }
 
 // After a clean first resource the fast reader hands over to the reference reader, which must
