@@ -53,7 +53,9 @@ class Builder {
     summary.stage = src.stage;
     summary.bytes = bytes->size();
     TfstateHeader header;
-    Status st = StreamTfstate(*bytes, bytes->capacity(), src.path, &header, [&](TerraformResource&& r) {
+    TfstateReadOptions read;
+    read.dependencies = false;  // NIC's state has its own dependency model; Terraform's is not imported
+    Status st = StreamTfstate(*bytes, bytes->capacity(), src.path, &header, read, [&](TerraformResource&& r) {
       summary.resource_blocks++;
       for (auto& inst : r.instances) {
         if (r.mode == "data") {

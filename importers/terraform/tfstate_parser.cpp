@@ -63,6 +63,7 @@ std::string IndexKeyText(const json& key) {
 
 struct Ctx {
   const std::string& source;
+  bool dependencies = true;  // TfstateReadOptions::dependencies
 };
 
 Status ReadString(const Ctx& c, const json& obj, const char* key, const std::string& path,
@@ -140,7 +141,7 @@ Status ConvertV4Instance(const Ctx& c, json& in, const std::string& path, Terraf
       if (!d.is_string()) {
         return WrongType(c.source, fmt::format("{}.dependencies[{}]", path, i), "a string", d);
       }
-      out->dependencies.push_back(d.get<std::string>());
+      if (c.dependencies) out->dependencies.push_back(d.get<std::string>());
       ++i;
     }
   }
@@ -395,8 +396,9 @@ struct PathSeg {
 
 class TfstateSax {
  public:
-  TfstateSax(const std::string& source, TfstateHeader* header, const TerraformResourceVisitor& visit)
-      : source_(source), header_(header), visit_(visit) {}
+  TfstateSax(const std::string& source, TfstateHeader* header, const TfstateReadOptions& options,
+             const TerraformResourceVisitor& visit)
+      : source_(source), header_(header), options_(options), visit_(visit) {}
 
   Status status() const { return status_; }
   bool saw_version() const { return saw_version_; }
@@ -611,7 +613,7 @@ class TfstateSax {
 
   bool Captured() {
     json& j = dom_.root();
-    Ctx c{source_};
+    Ctx c{source_, options_.dependencies};
     Status st;
     if (capture_path_ == "$.outputs") {
       st = ConvertOutputs(source_, j, header_);
@@ -657,6 +659,7 @@ class TfstateSax {
 
   const std::string& source_;
   TfstateHeader* header_;
+  const TfstateReadOptions& options_;
   const TerraformResourceVisitor& visit_;
   Status status_;
   std::vector<PathSeg> path_;
@@ -683,8 +686,9 @@ class FastTfstate {
  public:
   enum class Outcome { kDone, kVisitorError, kFallBack };
 
-  FastTfstate(const std::string& source, TfstateHeader* header, const TerraformResourceVisitor& visit)
-      : source_(source), header_(header), visit_(visit) {}
+  FastTfstate(const std::string& source, TfstateHeader* header, const TfstateReadOptions& options,
+              const TerraformResourceVisitor& visit)
+      : source_(source), header_(header), options_(options), visit_(visit) {}
 
   size_t delivered() const { return delivered_; }
   const Status& visitor_status() const { return visitor_status_; }
@@ -822,7 +826,7 @@ class FastTfstate {
     if (key == "resources" ? ResourceToJson(o, j) : simd::ObjectToJson(o, j)) return Outcome::kFallBack;
     if (doc != nullptr && !simd::AtEnd(*doc)) return Outcome::kFallBack;
     std::string path = fmt::format("$.{}[{}]", key, i);
-    Ctx c{source_};
+    Ctx c{source_, options_.dependencies};
     if (key == "resources") {
       TerraformResource r;
       if (!ConvertV4Resource(c, j, path, &r).ok()) return Outcome::kFallBack;
@@ -897,8 +901,19 @@ class FastTfstate {
           for (auto d_or : da) {
             simd::od::value d;
             SIMDJSON_TRY(std::move(d_or).get(d));
-            list.emplace_back();
-            SIMDJSON_TRY(simd::GetString(d, &list.back()));  // not a string: the SAX reader explains
+            if (options_.dependencies) {
+              list.emplace_back();
+              SIMDJSON_TRY(simd::GetString(d, &list.back()));  // not a string: the SAX reader explains
+              continue;
+            }
+            // Checked as the SAX reader checks it, not copied: a string (stage 1 has validated
+            // its UTF-8) whose escapes, if any, are valid. Left unread, the array skips it.
+            SIMDJSON_TRY(d.type().get(it));
+            if (it != simd::od::json_type::string) return simdjson::INCORRECT_TYPE;
+            if (d.raw_json_token().find('\\') != std::string_view::npos) {
+              std::string_view unescaped;
+              SIMDJSON_TRY(d.get_string().get(unescaped));
+            }
           }
           deps_.back() = std::move(list);
         }
@@ -930,6 +945,7 @@ class FastTfstate {
 
   const std::string& source_;
   TfstateHeader* header_;
+  const TfstateReadOptions& options_;
   const TerraformResourceVisitor& visit_;
   bool saw_version_ = false;
   bool saw_resources_ = false;
@@ -1037,8 +1053,8 @@ namespace {
 // The reference reader: nlohmann's SAX parser. It reports every error; the fast path hands
 // over to it on anything but a clean document.
 Status StreamTfstateSax(std::string_view bytes, const std::string& source, TfstateHeader* header,
-                        const TerraformResourceVisitor& visit) {
-  TfstateSax sax(source, header, visit);
+                        const TfstateReadOptions& options, const TerraformResourceVisitor& visit) {
+  TfstateSax sax(source, header, options, visit);
   bool ok = false;
   try {
     ok = json::sax_parse(bytes.begin(), bytes.end(), &sax, json::input_format_t::json, true, false);
@@ -1067,6 +1083,12 @@ Status StreamTfstateSax(std::string_view bytes, const std::string& source, Tfsta
 
 Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
                      TfstateHeader* header, const TerraformResourceVisitor& visit) {
+  return StreamTfstate(bytes, capacity, source, header, TfstateReadOptions{}, visit);
+}
+
+Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
+                     TfstateHeader* header, const TfstateReadOptions& options,
+                     const TerraformResourceVisitor& visit) {
   TfstateHeader local;
   if (header == nullptr) header = &local;
   const char* reader = std::getenv("NIC_TFSTATE_READER");
@@ -1079,7 +1101,7 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
   const bool scanned = use_fast && tfimport::ScanTfstate(bytes, &scan);
   const bool shallow = scanned ? scan.max_depth <= kMaxJsonDepth : CheckJsonDepth(bytes, source).ok();
   if (shallow && use_fast) {
-    FastTfstate fast(source, header, visit);
+    FastTfstate fast(source, header, options, visit);
     switch (fast.Run(bytes, capacity, scanned ? &scan : nullptr)) {
       case FastTfstate::Outcome::kDone: return Status::OK();
       case FastTfstate::Outcome::kVisitorError: return fast.visitor_status();
@@ -1092,7 +1114,7 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
     // visitor has already seen come first in the same order there, so they are not repeated.
     *header = TfstateHeader{};
     size_t skip = fast.delivered();
-    return StreamTfstateSax(bytes, source, header, [&](TerraformResource&& r) -> Status {
+    return StreamTfstateSax(bytes, source, header, options, [&](TerraformResource&& r) -> Status {
       if (skip > 0) {
         --skip;
         return Status::OK();
@@ -1100,7 +1122,7 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
       return visit(std::move(r));
     });
   }
-  return StreamTfstateSax(bytes, source, header, visit);
+  return StreamTfstateSax(bytes, source, header, options, visit);
 }
 
 Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateHeader* header,

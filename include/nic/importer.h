@@ -100,6 +100,16 @@ Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateH
 Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
                      TfstateHeader* header, const TerraformResourceVisitor& visit);
 
+// What a caller does not need from a tfstate. The reader still checks it as it checks the rest.
+struct TfstateReadOptions {
+  // Each instance's `dependencies` (most of the bytes of large states, hashicorp/terraform#35822;
+  // the import never reads them). False leaves TerraformInstance::dependencies empty.
+  bool dependencies = true;
+};
+Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
+                     TfstateHeader* header, const TfstateReadOptions& options,
+                     const TerraformResourceVisitor& visit);
+
 // The whole state in memory (small files, tests).
 Result<TerraformState> ParseTfstate(std::string_view bytes, const std::string& source);
 
