@@ -210,6 +210,39 @@ TEST(TfstateReaders, ScannedDocumentsNeedNoHandOver) {
   EXPECT_EQ(fast, R"(a{"s":"[[{\"\\","t":"}}]]\\"}b{"u":"0123456789abcdef\"0123456789abcdef"})");
 }
 
+// Without dependencies (what the import asks for) both readers still check them and give the
+// same resources, with empty dependency lists.
+TEST(TfstateReaders, DependenciesLeftOutAreStillChecked) {
+  const std::string head = R"({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n", "instances": [)";
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {R"({"attributes": {"id": "x"}, "dependencies": ["a.b", "c\u0064.e", "f\"g"]}]}]})", true},
+      {R"({"dependencies": null}, {"index_key": 1, "dependencies": ["x"], "dependencies": null}]}]})", true},
+      {R"({"dependencies": ["a", 1]}]}]})", false},
+      {R"({"dependencies": ["bad \q escape"]}]}]})", false},
+      {R"({"dependencies": {}}]}]})", false},
+  };
+  TfstateReadOptions without;
+  without.dependencies = false;
+  for (const auto& [tail, ok] : cases) {
+    std::string text = head + tail;
+    std::string results[2];
+    for (int sax = 0; sax < 2; ++sax) {
+      ReaderEnv env(sax == 1);
+      TfstateHeader header;
+      Status st = StreamTfstate(text, 0, "inline.tfstate", &header, without, [&](TerraformResource&& r) {
+        for (const auto& i : r.instances) {
+          EXPECT_TRUE(i.dependencies.empty());
+          results[sax] += i.attributes.dump() + i.index_key.dump() + ";";
+        }
+        return Status::OK();
+      });
+      EXPECT_EQ(st.ok(), ok) << text << " " << st.ToString();
+      results[sax] += st.ToString();
+    }
+    EXPECT_EQ(results[0], results[1]) << text;
+  }
+}
+
 // After a clean first resource the fast reader hands over to the reference reader, which must
 // not give the visitor that resource a second time.
 TEST(TfstateReaders, HandOverDeliversEachResourceOnce) {
