@@ -11,6 +11,9 @@
 #include <set>
 #include <utility>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "nic/importer.h"
@@ -770,6 +773,7 @@ class FastTfstate {
           if (edoc.get_object().get(o)) return Outcome::kFallBack;
           Outcome out = Element(key, o, i++, &edoc);
           if (out != Outcome::kDone) return out;
+          if (options_.release_consumed) Release(e);
         }
         return Outcome::kDone;
       }
@@ -922,6 +926,17 @@ class FastTfstate {
     return simdjson::SUCCESS;
   }
 
+  // Drops the pages of bytes_ before `end` (whole pages only, at least 1 MiB at a time).
+  void Release(size_t end) {
+    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const auto base = reinterpret_cast<uintptr_t>(bytes_.data());
+    uintptr_t from = (base + released_ + page - 1) / page * page;
+    uintptr_t to = (base + end) / page * page;
+    if (to <= from || to - from < (size_t{1} << 20)) return;
+    madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);  // only a hint if it fails
+    released_ = to - base;
+  }
+
   static Outcome Scalar(simd::od::value& v) {
     json ignored;
     return simd::ToJson(v, ignored) ? Outcome::kFallBack : Outcome::kDone;
@@ -958,6 +973,7 @@ class FastTfstate {
   const tfimport::TfstateScan* scan_ = nullptr;  // see Run
   std::string_view bytes_;
   size_t next_array_ = 0;
+  size_t released_ = 0;                      // bytes_ before this are no longer resident
   std::string element_;                      // one element's bytes, padded for simdjson
   simd::od::parser element_parser_;          // its index: as large as the largest element
 };

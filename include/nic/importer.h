@@ -105,6 +105,10 @@ struct TfstateReadOptions {
   // Each instance's `dependencies` (most of the bytes of large states, hashicorp/terraform#35822;
   // the import never reads them). False leaves TerraformInstance::dependencies empty.
   bool dependencies = true;
+  // `bytes` is a read-only, private mapping of a file: the reader may drop the pages it has
+  // read from its memory (madvise MADV_DONTNEED; read again, they come back from the file), so
+  // a large state does not stay resident next to what is built from it.
+  bool release_consumed = false;
 };
 Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
                      TfstateHeader* header, const TfstateReadOptions& options,
