@@ -705,6 +705,7 @@ class FastTfstate {
     if (scan != nullptr) {
       scan_ = scan;
       bytes_ = bytes;
+      bytes_capacity_ = std::max(capacity, bytes.size());
       size_t from = 0;
       for (const auto& a : scan->arrays) {
         skeleton.append(bytes.data() + from, a.begin + 1 - from);  // up to and with '['
@@ -762,13 +763,20 @@ class FastTfstate {
         }
         size_t i = 0;
         for (const auto& [b, e] : scan_->arrays[next_array_++].elements) {
+          // simdjson reads up to SIMDJSON_PADDING bytes past the end, whatever they hold
+          // (simdjson/simdjson#1965): the rest of the document will do, and only an element
+          // too close to the end of the buffer is copied.
           size_t len = e - b;
-          element_.assign(bytes_.data() + b, len);
-          element_.append(simdjson::SIMDJSON_PADDING, ' ');
-          simd::od::document edoc;
-          if (element_parser_.iterate(element_.data(), len, element_.size()).get(edoc)) {
-            return Outcome::kFallBack;
+          const char* data = bytes_.data() + b;
+          size_t readable = bytes_capacity_ - b;
+          if (e + simdjson::SIMDJSON_PADDING > bytes_capacity_) {
+            element_.assign(data, len);
+            element_.append(simdjson::SIMDJSON_PADDING, ' ');
+            data = element_.data();
+            readable = element_.size();
           }
+          simd::od::document edoc;
+          if (element_parser_.iterate(data, len, readable).get(edoc)) return Outcome::kFallBack;
           simd::od::object o;
           if (edoc.get_object().get(o)) return Outcome::kFallBack;
           Outcome out = Element(key, o, i++, &edoc);
@@ -972,9 +980,10 @@ class FastTfstate {
   std::vector<std::optional<std::vector<std::string>>> deps_;  // see ResourceToJson
   const tfimport::TfstateScan* scan_ = nullptr;  // see Run
   std::string_view bytes_;
+  size_t bytes_capacity_ = 0;                // readable bytes from bytes_.data()
   size_t next_array_ = 0;
   size_t released_ = 0;                      // bytes_ before this are no longer resident
-  std::string element_;                      // one element's bytes, padded for simdjson
+  std::string element_;                      // the last element's bytes, padded for simdjson
   simd::od::parser element_parser_;          // its index: as large as the largest element
 };
 
