@@ -3,11 +3,6 @@
 #include <map>
 #include <set>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include "importers/terraform/mapping.h"
@@ -33,40 +28,6 @@ std::string CloudOfType(const std::string& type) {
   return "";
 }
 
-// A local tfstate mapped read-only instead of read into a string: the reader then drops the
-// pages it has consumed (TfstateReadOptions::release_consumed), so a 100 MB state is not
-// resident next to the import built from it. Empty when the file cannot be mapped; the caller
-// then reads it with Env::ReadFile, which reports why.
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p != MAP_FAILED) {
-        data_ = static_cast<const char*>(p);
-        size_ = static_cast<size_t>(st.st_size);
-        madvise(p, size_, MADV_SEQUENTIAL);
-      }
-    }
-    close(fd);
-  }
-  ~MappedFile() {
-    if (data_ != nullptr) munmap(const_cast<char*>(data_), size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  bool ok() const { return data_ != nullptr; }
-  std::string_view bytes() const { return {data_, size_}; }
-
- private:
-  const char* data_ = nullptr;
-  size_t size_ = 0;
-};
-
 struct PendingEntry {
   MappedEntry entry;
   std::string terraform_address;
@@ -81,14 +42,7 @@ class Builder {
   }
 
   Status AddSource(const TerraformStateSource& src, Env* env) {
-    // Files on the real file system are mapped; other Envs (tests' fakes) and remote states
-    // are read as strings.
-    std::optional<MappedFile> mapped;
-    if (!src.content && env == Env::Default()) mapped.emplace(src.path);
-    const bool use_map = mapped && mapped->ok();
-    auto bytes = src.content ? Result<std::string>(*src.content)
-                 : use_map   ? Result<std::string>(std::string())
-                             : env->ReadFile(src.path);
+    auto bytes = src.content ? Result<std::string>(*src.content) : env->ReadFile(src.path);
     if (!bytes.ok()) {
       Status st = bytes.status();
       st.Prepend(fmt::format("reading Terraform state{}", src.stage.empty() ? "" : " (stage " + src.stage + ")"));
@@ -97,14 +51,16 @@ class Builder {
     ImportSourceSummary summary;
     summary.path = src.path;
     summary.stage = src.stage;
-    std::string_view text = use_map ? mapped->bytes() : std::string_view(*bytes);
-    summary.bytes = text.size();
+    summary.bytes = bytes->size();
     TfstateHeader header;
     TfstateReadOptions read;
     read.dependencies = false;  // NIC's state has its own dependency model; Terraform's is not imported
-    read.release_consumed = use_map;
-    size_t capacity = use_map ? text.size() : bytes->capacity();
-    Status st = StreamTfstate(text, capacity, src.path, &header, read, [&](TerraformResource&& r) {
+    // The reader may discard what it has consumed of `bytes`, so a 100 MB state is not resident
+    // next to the import built from it; it asks for the bytes again to report an error.
+    read.reread = [&]() -> Result<std::string> {
+      return src.content ? Result<std::string>(*src.content) : env->ReadFile(src.path);
+    };
+    Status st = StreamTfstate(*bytes, bytes->capacity(), src.path, &header, read, [&](TerraformResource&& r) {
       summary.resource_blocks++;
       for (auto& inst : r.instances) {
         if (r.mode == "data") {

@@ -694,6 +694,7 @@ class FastTfstate {
       : source_(source), header_(header), options_(options), visit_(visit) {}
 
   size_t delivered() const { return delivered_; }
+  bool released() const { return released_ > 0; }
   const Status& visitor_status() const { return visitor_status_; }
 
   // With `scan` (ScanTfstate's bounds for `bytes`), the top level is parsed from a copy of the
@@ -781,7 +782,7 @@ class FastTfstate {
           if (edoc.get_object().get(o)) return Outcome::kFallBack;
           Outcome out = Element(key, o, i++, &edoc);
           if (out != Outcome::kDone) return out;
-          if (options_.release_consumed) Release(e);
+          if (options_.reread) Release(e);
         }
         return Outcome::kDone;
       }
@@ -934,7 +935,8 @@ class FastTfstate {
     return simdjson::SUCCESS;
   }
 
-  // Drops the pages of bytes_ before `end` (whole pages only, at least 1 MiB at a time).
+  // Discards the pages of bytes_ before `end` (whole pages only, at least 1 MiB at a time);
+  // see TfstateReadOptions::reread.
   void Release(size_t end) {
     static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     const auto base = reinterpret_cast<uintptr_t>(bytes_.data());
@@ -1139,6 +1141,13 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
     // visitor has already seen come first in the same order there, so they are not repeated.
     *header = TfstateHeader{};
     size_t skip = fast.delivered();
+    std::string again;
+    if (fast.released()) {  // part of `bytes` is gone: read them again
+      Result<std::string> r = options.reread();
+      if (!r.ok()) return r.status();
+      again = std::move(*r);
+      bytes = again;
+    }
     return StreamTfstateSax(bytes, source, header, options, [&](TerraformResource&& r) -> Status {
       if (skip > 0) {
         --skip;

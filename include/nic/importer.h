@@ -105,10 +105,12 @@ struct TfstateReadOptions {
   // Each instance's `dependencies` (most of the bytes of large states, hashicorp/terraform#35822;
   // the import never reads them). False leaves TerraformInstance::dependencies empty.
   bool dependencies = true;
-  // `bytes` is a read-only, private mapping of a file: the reader may drop the pages it has
-  // read from its memory (madvise MADV_DONTNEED; read again, they come back from the file), so
-  // a large state does not stay resident next to what is built from it.
-  bool release_consumed = false;
+  // When set, the reader may discard the bytes it has consumed (madvise MADV_DONTNEED: whole
+  // pages of `bytes` then read as zeros), so a large state does not stay resident next to what
+  // is built from it; `reread` gives the bytes again if the document must be read a second
+  // time (by the reference reader, to report an error). `bytes` must then be writable memory
+  // the caller owns and does not read afterwards (e.g. Env::ReadFile's string).
+  std::function<Result<std::string>()> reread;
 };
 Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
                      TfstateHeader* header, const TfstateReadOptions& options,
