@@ -1122,14 +1122,20 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
   // The fast reader builds values recursively: a document nested deeper than kMaxJsonDepth goes
   // to the reference reader, which refuses it with the JSON path (one cheap pass over the bytes).
   // The element scan counts the depth as CheckJsonDepth does, so a scanned document needs no
-  // second pass for it.
+  // second pass for it; a document the scan finds damaged goes straight to the reference reader.
   const bool use_fast = reader == nullptr || std::string_view(reader) != "sax";
   tfimport::TfstateScan scan;
-  const bool scanned = use_fast && tfimport::ScanTfstate(bytes, &scan);
-  const bool shallow = scanned ? scan.max_depth <= kMaxJsonDepth : CheckJsonDepth(bytes, source).ok();
-  if (shallow && use_fast) {
+  const tfimport::ScanResult scanned =
+      use_fast ? tfimport::ScanTfstate(bytes, &scan) : tfimport::ScanResult::kUnsupported;
+  const bool scanned_ok = scanned == tfimport::ScanResult::kOk;
+  const bool shallow = scanned_ok ? scan.max_depth <= kMaxJsonDepth : CheckJsonDepth(bytes, source).ok();
+  if (use_fast && scanned == tfimport::ScanResult::kMalformed && reader != nullptr &&
+      std::string_view(reader) == "simdjson") {  // tests: no hand-over
+    return Status::Internal(source + ": the simdjson reader handed over to the reference reader");
+  }
+  if (shallow && use_fast && scanned != tfimport::ScanResult::kMalformed) {
     FastTfstate fast(source, header, options, visit);
-    switch (fast.Run(bytes, capacity, scanned ? &scan : nullptr)) {
+    switch (fast.Run(bytes, capacity, scanned_ok ? &scan : nullptr)) {
       case FastTfstate::Outcome::kDone: return Status::OK();
       case FastTfstate::Outcome::kVisitorError: return fast.visitor_status();
       case FastTfstate::Outcome::kFallBack: break;

@@ -1,6 +1,7 @@
 #include "importers/terraform/tfstate_scan.h"
 
 #include <cstdint>
+#include <string>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -12,12 +13,28 @@ namespace {
 constexpr size_t kNone = static_cast<size_t>(-1);
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+bool EndsAtom(char c) {
+  return IsSpace(c) || c == ',' || c == ':' || c == '[' || c == ']' || c == '{' || c == '}' || c == '"';
+}
 
 class Scanner {
  public:
   explicit Scanner(std::string_view s) : p_(s.data()), n_(s.size()) {}
 
+  // The first non-whitespace byte at or after i (pretty-printed states are mostly indentation).
   size_t SkipSpace(size_t i) const {
+#if defined(__SSE2__)
+    const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+                  tab = _mm_set1_epi8('\t');
+    while (i + 16 <= n_) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + i));
+      __m128i ws = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, nl)),
+                                _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)));
+      unsigned other = ~static_cast<unsigned>(_mm_movemask_epi8(ws)) & 0xFFFFu;
+      if (other != 0) return i + static_cast<size_t>(__builtin_ctz(other));
+      i += 16;
+    }
+#endif
     while (i < n_ && IsSpace(p_[i])) ++i;
     return i;
   }
@@ -48,132 +65,112 @@ class Scanner {
     }
   }
 
-  // The next '"', '[', ']', '{' or '}' at or after i (outside strings: the caller skips them).
-  size_t NextStructural(size_t i) const {
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    // '[' 0x5B, ']' 0x5D, '{' 0x7B, '}' 0x7D differ only in bits 0x26: with those cleared all
-    // four are 0x59 (so are 'Y', '_', 'y' and 0x7F, which the exact check below drops).
-    const __m128i fold = _mm_set1_epi8(static_cast<char>(~0x26));
-    const __m128i bracket = _mm_set1_epi8(0x59);
-    while (i + 16 <= n_) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + i));
-      __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                 _mm_cmpeq_epi8(_mm_and_si128(v, fold), bracket));
-      unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
-      while (mask != 0) {
-        size_t j = i + static_cast<size_t>(__builtin_ctz(mask));
-        if (IsStructural(p_[j])) return j;
-        mask &= mask - 1;
-      }
-      i += 16;
-    }
-#endif
-    while (i < n_ && !IsStructural(p_[i])) ++i;
-    return i;
-  }
-
-  static bool IsStructural(char c) { return c == '"' || c == '[' || c == ']' || c == '{' || c == '}'; }
-
-  // i at '[' or '{' whose depth is `depth`; returns the offset just past the matching close.
-  size_t SkipContainer(size_t i, int depth) {
-    int d = depth;
-    NoteDepth(d);
-    ++i;
-    while (true) {
-      i = NextStructural(i);
-      if (i >= n_) return kNone;
-      char c = p_[i];
-      if (c == '"') {
-        i = SkipString(i + 1);
-        if (i == kNone) return kNone;
-        continue;
-      }
-      if (c == '[' || c == '{') {
-        NoteDepth(++d);
-      } else if (--d < depth) {
-        return i + 1;
-      }
-      ++i;
-    }
-  }
-
-  // Any value starting at i (not whitespace), at `depth` if it is a container.
-  size_t SkipValue(size_t i, int depth) {
-    if (i >= n_) return kNone;
-    char c = p_[i];
-    if (c == '"') return SkipString(i + 1);
-    if (c == '[' || c == '{') return SkipContainer(i, depth);
-    size_t start = i;
-    while (i < n_ && !IsSpace(p_[i]) && p_[i] != ',' && p_[i] != '}' && p_[i] != ']') ++i;
-    return i == start ? kNone : i;
-  }
-
-  bool Run(TfstateScan* out) {
+  ScanResult Run(TfstateScan* out) {
     size_t i = SkipSpace(0);
-    if (i >= n_ || p_[i] != '{') return false;
-    NoteDepth(1);
-    i = SkipSpace(i + 1);
-    if (i < n_ && p_[i] == '}') return SkipSpace(i + 1) == n_;
+    if (i >= n_ || p_[i] != '{') return ScanResult::kUnsupported;
+    enum Expect { kValue, kValueOrClose, kKey, kKeyOrClose, kColon, kCommaOrClose };
+    Expect expect = kValue;
+    std::string stack;            // '{' / '[' of each open container
+    std::string_view top_key;     // the current member of the top-level object
+    bool recording = false;       // inside a top-level resources/modules array
+    ScannedArray arr;
+    size_t value_begin = 0;       // where the current element of that array starts
+    auto value_done = [&](size_t end) {
+      expect = kCommaOrClose;
+      if (recording && stack.size() == 2) arr.elements.emplace_back(value_begin, end);
+    };
+    auto value_starts = [&](size_t at) {
+      if (stack.size() == 2) value_begin = at;
+    };
     while (true) {
-      if (i >= n_ || p_[i] != '"') return false;
-      size_t key_end = SkipString(i + 1);
-      if (key_end == kNone) return false;
-      std::string_view key(p_ + i + 1, key_end - i - 2);
-      if (key.find('\\') != std::string_view::npos) return false;  // escaped keys: whole-document path
-      i = SkipSpace(key_end);
-      if (i >= n_ || p_[i] != ':') return false;
-      i = SkipSpace(i + 1);
-      if ((key == "resources" || key == "modules") && i < n_ && p_[i] == '[') {
-        ScannedArray arr;
-        arr.key = key;
-        arr.begin = i;
-        NoteDepth(2);
-        i = SkipSpace(i + 1);
-        if (i < n_ && p_[i] == ']') {
-          arr.end = i + 1;
-        } else {
-          while (true) {
-            size_t e = SkipValue(i, 3);
-            if (e == kNone) return false;
-            arr.elements.emplace_back(i, e);
-            i = SkipSpace(e);
-            if (i >= n_) return false;
-            if (p_[i] == ']') break;
-            if (p_[i] != ',') return false;
-            i = SkipSpace(i + 1);
-          }
-          arr.end = i + 1;
-        }
-        i = arr.end;
-        out->arrays.push_back(std::move(arr));
-      } else {
-        i = SkipValue(i, 2);
-        if (i == kNone) return false;
-      }
       i = SkipSpace(i);
-      if (i >= n_) return false;
-      if (p_[i] == '}') break;
-      if (p_[i] != ',') return false;
-      i = SkipSpace(i + 1);
+      if (i >= n_) return ScanResult::kMalformed;  // the top-level object never closed
+      const char c = p_[i];
+      switch (c) {
+        case '"': {
+          size_t end = SkipString(i + 1);
+          if (end == kNone) return ScanResult::kMalformed;
+          if (expect == kKey || expect == kKeyOrClose) {
+            if (stack.size() == 1) {
+              top_key = std::string_view(p_ + i + 1, end - i - 2);
+              if (top_key.find('\\') != std::string_view::npos) return ScanResult::kUnsupported;
+            }
+            expect = kColon;
+          } else if (expect == kValue || expect == kValueOrClose) {
+            value_starts(i);
+            value_done(end);
+          } else {
+            return ScanResult::kMalformed;
+          }
+          i = end;
+          break;
+        }
+        case ':':
+          if (expect != kColon) return ScanResult::kMalformed;
+          expect = kValue;
+          ++i;
+          break;
+        case ',':
+          if (expect != kCommaOrClose) return ScanResult::kMalformed;
+          expect = stack.back() == '{' ? kKey : kValue;
+          ++i;
+          break;
+        case '{':
+        case '[':
+          if (expect != kValue && expect != kValueOrClose) return ScanResult::kMalformed;
+          value_starts(i);
+          if (stack.size() == 1 && c == '[' && (top_key == "resources" || top_key == "modules")) {
+            recording = true;
+            arr = ScannedArray{};
+            arr.key = top_key;
+            arr.begin = i;
+          }
+          stack.push_back(c);
+          if (static_cast<int>(stack.size()) > out->max_depth) out->max_depth = static_cast<int>(stack.size());
+          expect = c == '{' ? kKeyOrClose : kValueOrClose;
+          ++i;
+          break;
+        case '}':
+        case ']': {
+          const char open = c == '}' ? '{' : '[';
+          if (stack.empty() || stack.back() != open) return ScanResult::kMalformed;
+          if (expect != kCommaOrClose && expect != (c == '}' ? kKeyOrClose : kValueOrClose)) {
+            return ScanResult::kMalformed;
+          }
+          stack.pop_back();
+          ++i;
+          if (stack.empty()) return SkipSpace(i) == n_ ? ScanResult::kOk : ScanResult::kMalformed;
+          if (recording && stack.size() == 1) {
+            recording = false;
+            arr.end = i;
+            out->arrays.push_back(std::move(arr));
+            expect = kCommaOrClose;
+            break;
+          }
+          value_done(i);
+          break;
+        }
+        default: {  // a number or a literal: simdjson checks its spelling when it reads it
+          if (expect != kValue && expect != kValueOrClose) return ScanResult::kMalformed;
+          size_t j = i;
+          while (j < n_ && !EndsAtom(p_[j])) ++j;
+          value_starts(i);
+          value_done(j);
+          i = j;
+          break;
+        }
+      }
     }
-    out->max_depth = max_depth_;
-    return SkipSpace(i + 1) == n_;
   }
 
  private:
-  void NoteDepth(int d) {
-    if (d > max_depth_) max_depth_ = d;
-  }
-
   const char* p_;
   size_t n_;
-  int max_depth_ = 0;
 };
 
 }  // namespace
 
-bool ScanTfstate(std::string_view bytes, TfstateScan* out) {
+ScanResult ScanTfstate(std::string_view bytes, TfstateScan* out) {
   *out = TfstateScan{};
   Scanner s(bytes);
   return s.Run(out);

@@ -4,9 +4,12 @@
 // document it is given (4 bytes per structural character, ~75 MB for the 100 MB bench state);
 // given one element at a time, its index is bounded by the largest resource.
 //
-// The scan only knows strings (with escapes), brackets and commas; it does not validate JSON.
-// It gives up (returns false) on anything it does not expect, and the caller then reads the
-// document as a whole, where the real parsers report what is wrong.
+// The scan checks the document's structure (brackets that pair up, keys, colons and commas in
+// their places, nothing after the top-level object) but not its scalars, which simdjson checks
+// as it parses them: simdjson's on-demand parser alone does not notice some structural damage
+// (an array holding `"k": v` pairs, a stray ':'). A damaged document goes straight to the
+// reference reader, which reports it; a document the scan does not handle (a top-level key
+// written with escapes, a top level that is not an object) is read as a whole.
 #pragma once
 
 #include <cstddef>
@@ -27,8 +30,7 @@ struct TfstateScan {
   int max_depth = 0;                 // deepest nesting of '[' / '{', counted as CheckJsonDepth does
 };
 
-// False when `bytes` is not a JSON object the scan understands (no error message: the whole-
-// document readers report it).
-bool ScanTfstate(std::string_view bytes, TfstateScan* out);
+enum class ScanResult { kOk, kUnsupported, kMalformed };
+ScanResult ScanTfstate(std::string_view bytes, TfstateScan* out);
 
 }  // namespace nic::tfimport
