@@ -23,6 +23,7 @@ class Scanner {
 
   // The first non-whitespace byte at or after i (pretty-printed states are mostly indentation).
   size_t SkipSpace(size_t i) const {
+    if (i < n_ && !IsSpace(p_[i])) return i;  // e.g. the ',' right after a value
 #if defined(__SSE2__)
     const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
                   tab = _mm_set1_epi8('\t');
