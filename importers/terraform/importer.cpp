@@ -53,7 +53,14 @@ class Builder {
     summary.stage = src.stage;
     summary.bytes = bytes->size();
     TfstateHeader header;
-    Status st = StreamTfstate(*bytes, bytes->capacity(), src.path, &header, [&](TerraformResource&& r) {
+    TfstateReadOptions read;
+    read.dependencies = false;  // NIC's state has its own dependency model; Terraform's is not imported
+    // The reader may discard what it has consumed of `bytes`, so a 100 MB state is not resident
+    // next to the import built from it; it asks for the bytes again to report an error.
+    read.reread = [&]() -> Result<std::string> {
+      return src.content ? Result<std::string>(*src.content) : env->ReadFile(src.path);
+    };
+    Status st = StreamTfstate(*bytes, bytes->capacity(), src.path, &header, read, [&](TerraformResource&& r) {
       summary.resource_blocks++;
       for (auto& inst : r.instances) {
         if (r.mode == "data") {

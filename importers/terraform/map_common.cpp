@@ -31,7 +31,7 @@ const json* Attr(const json& attrs, std::string_view path) {
       if (ec != std::errc() || p != seg.data() + seg.size() || idx >= cur->size()) return nullptr;
       cur = &(*cur)[idx];
     } else if (cur->is_object()) {
-      auto it = cur->find(std::string(seg));
+      auto it = cur->find(seg);  // nlohmann's object map compares with std::less<>: no key copy
       if (it == cur->end()) return nullptr;
       cur = &*it;
     } else {

@@ -11,9 +11,13 @@
 #include <set>
 #include <utility>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "nic/importer.h"
+#include "importers/terraform/tfstate_scan.h"
 #include "nic/json_limits.h"
 #include "src/core/simd_json.h"
 
@@ -62,6 +66,7 @@ std::string IndexKeyText(const json& key) {
 
 struct Ctx {
   const std::string& source;
+  bool dependencies = true;  // TfstateReadOptions::dependencies
 };
 
 Status ReadString(const Ctx& c, const json& obj, const char* key, const std::string& path,
@@ -139,7 +144,7 @@ Status ConvertV4Instance(const Ctx& c, json& in, const std::string& path, Terraf
       if (!d.is_string()) {
         return WrongType(c.source, fmt::format("{}.dependencies[{}]", path, i), "a string", d);
       }
-      out->dependencies.push_back(d.get<std::string>());
+      if (c.dependencies) out->dependencies.push_back(d.get<std::string>());
       ++i;
     }
   }
@@ -394,8 +399,9 @@ struct PathSeg {
 
 class TfstateSax {
  public:
-  TfstateSax(const std::string& source, TfstateHeader* header, const TerraformResourceVisitor& visit)
-      : source_(source), header_(header), visit_(visit) {}
+  TfstateSax(const std::string& source, TfstateHeader* header, const TfstateReadOptions& options,
+             const TerraformResourceVisitor& visit)
+      : source_(source), header_(header), options_(options), visit_(visit) {}
 
   Status status() const { return status_; }
   bool saw_version() const { return saw_version_; }
@@ -610,7 +616,7 @@ class TfstateSax {
 
   bool Captured() {
     json& j = dom_.root();
-    Ctx c{source_};
+    Ctx c{source_, options_.dependencies};
     Status st;
     if (capture_path_ == "$.outputs") {
       st = ConvertOutputs(source_, j, header_);
@@ -656,6 +662,7 @@ class TfstateSax {
 
   const std::string& source_;
   TfstateHeader* header_;
+  const TfstateReadOptions& options_;
   const TerraformResourceVisitor& visit_;
   Status status_;
   std::vector<PathSeg> path_;
@@ -682,13 +689,34 @@ class FastTfstate {
  public:
   enum class Outcome { kDone, kVisitorError, kFallBack };
 
-  FastTfstate(const std::string& source, TfstateHeader* header, const TerraformResourceVisitor& visit)
-      : source_(source), header_(header), visit_(visit) {}
+  FastTfstate(const std::string& source, TfstateHeader* header, const TfstateReadOptions& options,
+              const TerraformResourceVisitor& visit)
+      : source_(source), header_(header), options_(options), visit_(visit) {}
 
   size_t delivered() const { return delivered_; }
+  bool released() const { return released_ > 0; }
   const Status& visitor_status() const { return visitor_status_; }
 
-  Outcome Run(std::string_view bytes, size_t capacity) {
+  // With `scan` (ScanTfstate's bounds for `bytes`), the top level is parsed from a copy of the
+  // document without the contents of its `resources` / `modules` arrays, and each element
+  // from a copy of its own bytes, so simdjson's index never spans more than one element.
+  // Without, the whole document is parsed at once.
+  Outcome Run(std::string_view bytes, size_t capacity, const tfimport::TfstateScan* scan = nullptr) {
+    std::string skeleton;
+    if (scan != nullptr) {
+      scan_ = scan;
+      bytes_ = bytes;
+      bytes_capacity_ = std::max(capacity, bytes.size());
+      size_t from = 0;
+      for (const auto& a : scan->arrays) {
+        skeleton.append(bytes.data() + from, a.begin + 1 - from);  // up to and with '['
+        from = a.end - 1;                                          // from ']'
+      }
+      skeleton.append(bytes.data() + from, bytes.size() - from);
+      skeleton.append(simdjson::SIMDJSON_PADDING, ' ');
+      capacity = skeleton.size();
+      bytes = std::string_view(skeleton.data(), skeleton.size() - simdjson::SIMDJSON_PADDING);
+    }
     simd::PaddedInput in(bytes, capacity);
     simd::od::parser parser;
     simd::od::document doc;
@@ -726,33 +754,46 @@ class FastTfstate {
       (key == "resources" ? saw_resources_ : saw_modules_) = true;
       simd::od::array arr;
       if (v.get_array().get(arr)) return Outcome::kFallBack;
+      if (scan_ != nullptr) {  // the skeleton's array is empty; the elements are in bytes_
+        for (auto el_or : arr) {
+          (void)el_or;
+          return Outcome::kFallBack;
+        }
+        if (next_array_ >= scan_->arrays.size() || scan_->arrays[next_array_].key != key) {
+          return Outcome::kFallBack;
+        }
+        size_t i = 0;
+        for (const auto& [b, e] : scan_->arrays[next_array_++].elements) {
+          // simdjson reads up to SIMDJSON_PADDING bytes past the end, whatever they hold
+          // (simdjson/simdjson#1965): the rest of the document will do, and only an element
+          // too close to the end of the buffer is copied.
+          size_t len = e - b;
+          const char* data = bytes_.data() + b;
+          size_t readable = bytes_capacity_ - b;
+          if (e + simdjson::SIMDJSON_PADDING > bytes_capacity_) {
+            element_.assign(data, len);
+            element_.append(simdjson::SIMDJSON_PADDING, ' ');
+            data = element_.data();
+            readable = element_.size();
+          }
+          simd::od::document edoc;
+          if (element_parser_.iterate(data, len, readable).get(edoc)) return Outcome::kFallBack;
+          simd::od::object o;
+          if (edoc.get_object().get(o)) return Outcome::kFallBack;
+          Outcome out = Element(key, o, i++, &edoc);
+          if (out != Outcome::kDone) return out;
+          if (options_.reread) Release(e);
+        }
+        return Outcome::kDone;
+      }
       size_t i = 0;
       for (auto el_or : arr) {
         simd::od::value el;
         if (el_or.get(el)) return Outcome::kFallBack;
         simd::od::object o;
         if (el.get_object().get(o)) return Outcome::kFallBack;
-        json j;
-        deps_.clear();
-        if (key == "resources" ? ResourceToJson(o, j) : simd::ObjectToJson(o, j)) return Outcome::kFallBack;
-        std::string path = fmt::format("$.{}[{}]", key, i++);
-        Ctx c{source_};
-        if (key == "resources") {
-          TerraformResource r;
-          if (!ConvertV4Resource(c, j, path, &r).ok()) return Outcome::kFallBack;
-          for (size_t k = 0; k < deps_.size() && k < r.instances.size(); ++k) {
-            if (deps_[k]) r.instances[k].dependencies = std::move(*deps_[k]);
-          }
-          Outcome out = Route(std::move(r));
-          if (out != Outcome::kDone) return out;
-        } else {
-          std::vector<TerraformResource> rs;
-          if (!ConvertV3Module(c, j, path, &rs).ok()) return Outcome::kFallBack;
-          for (auto& r : rs) {
-            Outcome out = Route(std::move(r));
-            if (out != Outcome::kDone) return out;
-          }
-        }
+        Outcome out = Element(key, o, i++, nullptr);
+        if (out != Outcome::kDone) return out;
       }
       return Outcome::kDone;
     }
@@ -786,6 +827,32 @@ class FastTfstate {
     } else {  // lineage
       if (!j.is_string() && !j.is_null()) return Outcome::kFallBack;
       if (j.is_string()) header_->lineage = j.get<std::string>();
+    }
+    return Outcome::kDone;
+  }
+
+  // Element i of `resources` / `modules`; `doc` is its own document when it was parsed alone
+  // (then nothing may follow the object).
+  Outcome Element(std::string_view key, simd::od::object o, size_t i, simd::od::document* doc) {
+    json j;
+    deps_.clear();
+    if (key == "resources" ? ResourceToJson(o, j) : simd::ObjectToJson(o, j)) return Outcome::kFallBack;
+    if (doc != nullptr && !simd::AtEnd(*doc)) return Outcome::kFallBack;
+    std::string path = fmt::format("$.{}[{}]", key, i);
+    Ctx c{source_, options_.dependencies};
+    if (key == "resources") {
+      TerraformResource r;
+      if (!ConvertV4Resource(c, j, path, &r).ok()) return Outcome::kFallBack;
+      for (size_t k = 0; k < deps_.size() && k < r.instances.size(); ++k) {
+        if (deps_[k]) r.instances[k].dependencies = std::move(*deps_[k]);
+      }
+      return Route(std::move(r));
+    }
+    std::vector<TerraformResource> rs;
+    if (!ConvertV3Module(c, j, path, &rs).ok()) return Outcome::kFallBack;
+    for (auto& r : rs) {
+      Outcome out = Route(std::move(r));
+      if (out != Outcome::kDone) return out;
     }
     return Outcome::kDone;
   }
@@ -847,14 +914,37 @@ class FastTfstate {
           for (auto d_or : da) {
             simd::od::value d;
             SIMDJSON_TRY(std::move(d_or).get(d));
-            list.emplace_back();
-            SIMDJSON_TRY(simd::GetString(d, &list.back()));  // not a string: the SAX reader explains
+            if (options_.dependencies) {
+              list.emplace_back();
+              SIMDJSON_TRY(simd::GetString(d, &list.back()));  // not a string: the SAX reader explains
+              continue;
+            }
+            // Checked as the SAX reader checks it, not copied: a string (stage 1 has validated
+            // its UTF-8) whose escapes, if any, are valid. Left unread, the array skips it.
+            SIMDJSON_TRY(d.type().get(it));
+            if (it != simd::od::json_type::string) return simdjson::INCORRECT_TYPE;
+            if (d.raw_json_token().find('\\') != std::string_view::npos) {
+              std::string_view unescaped;
+              SIMDJSON_TRY(d.get_string().get(unescaped));
+            }
           }
           deps_.back() = std::move(list);
         }
       }
     }
     return simdjson::SUCCESS;
+  }
+
+  // Discards the pages of bytes_ before `end` (whole pages only, at least 1 MiB at a time);
+  // see TfstateReadOptions::reread.
+  void Release(size_t end) {
+    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const auto base = reinterpret_cast<uintptr_t>(bytes_.data());
+    uintptr_t from = (base + released_ + page - 1) / page * page;
+    uintptr_t to = (base + end) / page * page;
+    if (to <= from || to - from < (size_t{1} << 20)) return;
+    madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);  // only a hint if it fails
+    released_ = to - base;
   }
 
   static Outcome Scalar(simd::od::value& v) {
@@ -880,6 +970,7 @@ class FastTfstate {
 
   const std::string& source_;
   TfstateHeader* header_;
+  const TfstateReadOptions& options_;
   const TerraformResourceVisitor& visit_;
   bool saw_version_ = false;
   bool saw_resources_ = false;
@@ -889,6 +980,13 @@ class FastTfstate {
   std::vector<TerraformResource> pending_;
   std::map<std::string, std::string> seen_blocks_;
   std::vector<std::optional<std::vector<std::string>>> deps_;  // see ResourceToJson
+  const tfimport::TfstateScan* scan_ = nullptr;  // see Run
+  std::string_view bytes_;
+  size_t bytes_capacity_ = 0;                // readable bytes from bytes_.data()
+  size_t next_array_ = 0;
+  size_t released_ = 0;                      // bytes_ before this are no longer resident
+  std::string element_;                      // the last element's bytes, padded for simdjson
+  simd::od::parser element_parser_;          // its index: as large as the largest element
 };
 
 }  // namespace
@@ -982,8 +1080,8 @@ namespace {
 // The reference reader: nlohmann's SAX parser. It reports every error; the fast path hands
 // over to it on anything but a clean document.
 Status StreamTfstateSax(std::string_view bytes, const std::string& source, TfstateHeader* header,
-                        const TerraformResourceVisitor& visit) {
-  TfstateSax sax(source, header, visit);
+                        const TfstateReadOptions& options, const TerraformResourceVisitor& visit) {
+  TfstateSax sax(source, header, options, visit);
   bool ok = false;
   try {
     ok = json::sax_parse(bytes.begin(), bytes.end(), &sax, json::input_format_t::json, true, false);
@@ -1012,15 +1110,32 @@ Status StreamTfstateSax(std::string_view bytes, const std::string& source, Tfsta
 
 Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
                      TfstateHeader* header, const TerraformResourceVisitor& visit) {
+  return StreamTfstate(bytes, capacity, source, header, TfstateReadOptions{}, visit);
+}
+
+Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
+                     TfstateHeader* header, const TfstateReadOptions& options,
+                     const TerraformResourceVisitor& visit) {
   TfstateHeader local;
   if (header == nullptr) header = &local;
   const char* reader = std::getenv("NIC_TFSTATE_READER");
   // The fast reader builds values recursively: a document nested deeper than kMaxJsonDepth goes
   // to the reference reader, which refuses it with the JSON path (one cheap pass over the bytes).
-  const bool shallow = CheckJsonDepth(bytes, source).ok();
-  if (shallow && (reader == nullptr || std::string_view(reader) != "sax")) {
-    FastTfstate fast(source, header, visit);
-    switch (fast.Run(bytes, capacity)) {
+  // The element scan counts the depth as CheckJsonDepth does, so a scanned document needs no
+  // second pass for it; a document the scan finds damaged goes straight to the reference reader.
+  const bool use_fast = reader == nullptr || std::string_view(reader) != "sax";
+  tfimport::TfstateScan scan;
+  const tfimport::ScanResult scanned =
+      use_fast ? tfimport::ScanTfstate(bytes, &scan) : tfimport::ScanResult::kUnsupported;
+  const bool scanned_ok = scanned == tfimport::ScanResult::kOk;
+  const bool shallow = scanned_ok ? scan.max_depth <= kMaxJsonDepth : CheckJsonDepth(bytes, source).ok();
+  if (use_fast && scanned == tfimport::ScanResult::kMalformed && reader != nullptr &&
+      std::string_view(reader) == "simdjson") {  // tests: no hand-over
+    return Status::Internal(source + ": the simdjson reader handed over to the reference reader");
+  }
+  if (shallow && use_fast && scanned != tfimport::ScanResult::kMalformed) {
+    FastTfstate fast(source, header, options, visit);
+    switch (fast.Run(bytes, capacity, scanned_ok ? &scan : nullptr)) {
       case FastTfstate::Outcome::kDone: return Status::OK();
       case FastTfstate::Outcome::kVisitorError: return fast.visitor_status();
       case FastTfstate::Outcome::kFallBack: break;
@@ -1032,7 +1147,14 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
     // visitor has already seen come first in the same order there, so they are not repeated.
     *header = TfstateHeader{};
     size_t skip = fast.delivered();
-    return StreamTfstateSax(bytes, source, header, [&](TerraformResource&& r) -> Status {
+    std::string again;
+    if (fast.released()) {  // part of `bytes` is gone: read them again
+      Result<std::string> r = options.reread();
+      if (!r.ok()) return r.status();
+      again = std::move(*r);
+      bytes = again;
+    }
+    return StreamTfstateSax(bytes, source, header, options, [&](TerraformResource&& r) -> Status {
       if (skip > 0) {
         --skip;
         return Status::OK();
@@ -1040,7 +1162,7 @@ Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string&
       return visit(std::move(r));
     });
   }
-  return StreamTfstateSax(bytes, source, header, visit);
+  return StreamTfstateSax(bytes, source, header, options, visit);
 }
 
 Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateHeader* header,

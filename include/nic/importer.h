@@ -100,6 +100,22 @@ Status StreamTfstate(std::string_view bytes, const std::string& source, TfstateH
 Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
                      TfstateHeader* header, const TerraformResourceVisitor& visit);
 
+// What a caller does not need from a tfstate. The reader still checks it as it checks the rest.
+struct TfstateReadOptions {
+  // Each instance's `dependencies` (most of the bytes of large states, hashicorp/terraform#35822;
+  // the import never reads them). False leaves TerraformInstance::dependencies empty.
+  bool dependencies = true;
+  // When set, the reader may discard the bytes it has consumed (madvise MADV_DONTNEED: whole
+  // pages of `bytes` then read as zeros), so a large state does not stay resident next to what
+  // is built from it; `reread` gives the bytes again if the document must be read a second
+  // time (by the reference reader, to report an error). `bytes` must then be writable memory
+  // the caller owns and does not read afterwards (e.g. Env::ReadFile's string).
+  std::function<Result<std::string>()> reread;
+};
+Status StreamTfstate(std::string_view bytes, size_t capacity, const std::string& source,
+                     TfstateHeader* header, const TfstateReadOptions& options,
+                     const TerraformResourceVisitor& visit);
+
 // The whole state in memory (small files, tests).
 Result<TerraformState> ParseTfstate(std::string_view bytes, const std::string& source);
 
