@@ -62,15 +62,19 @@ class AwsProvider final : public tableprov::ParallelTableProvider<AwsClient, Col
       std::vector<std::string> ids;
       ids.reserve(task.refs.size());
       for (size_t i : task.refs) ids.push_back(JStr(refs[i].value, "id"));
+      std::vector<std::string> unique_ids = Sorted(ids);
+      // Each resource's JSON moves into its result, unless the state lists its ID twice.
+      const bool repeated = unique_ids.size() != ids.size();
       const ReadManyFn& read_many = read_many_.at(*task.collection);
-      auto found = tableprov::Guard("reading " + *task.collection,
-                                    [&]() -> Result<std::map<std::string, json>> { return read_many(client(), ids); });
+      auto found = tableprov::Guard("reading " + *task.collection, [&]() -> Result<std::map<std::string, json>> {
+        return read_many(client(), unique_ids);
+      });
       for (size_t k = 0; k < task.refs.size(); ++k) {
         if (!found.ok()) {
           Status st = found.status();
           out[task.refs[k]] = st.Prepend("reading " + *task.collection + " " + ids[k]);
         } else if (auto it = found->find(ids[k]); it != found->end()) {
-          out[task.refs[k]] = std::optional<json>(it->second);
+          out[task.refs[k]] = std::optional<json>(repeated ? it->second : std::move(it->second));
         } else {
           out[task.refs[k]] = std::optional<json>();
         }
