@@ -71,8 +71,10 @@ class AwsProvider final : public tableprov::ParallelTableProvider<AwsClient, Col
       });
       for (size_t k = 0; k < task.refs.size(); ++k) {
         if (!found.ok()) {
+          // Named as a single read names it: by name when it has one (security groups).
+          std::string name = JStr(refs[task.refs[k]].value, "name");
           Status st = found.status();
-          out[task.refs[k]] = st.Prepend("reading " + *task.collection + " " + ids[k]);
+          out[task.refs[k]] = st.Prepend("reading " + *task.collection + " " + (name.empty() ? ids[k] : name));
         } else if (auto it = found->find(ids[k]); it != found->end()) {
           out[task.refs[k]] = std::optional<json>(repeated ? it->second : std::move(it->second));
         } else {
