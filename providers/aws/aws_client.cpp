@@ -10,6 +10,7 @@
 #include "providers/common/parallel.h"
 #include "providers/common/polling.h"
 #include "providers/common/resource_json.h"
+#include "src/core/simd_json.h"
 
 namespace nic::awsprov {
 namespace {
@@ -179,7 +180,12 @@ Result<json> AwsClient::Rest(const std::string& service, const std::string& acti
     return MapError(service, action.substr(action.find(':') + 1), req, resp);
   }
   if (resp.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  json j = ParseJsonBounded(resp.body);
+  // simdjson lexes (nlohmann's lexer was most of the cost of reading an EKS answer) and builds
+  // the values nlohmann would; nlohmann stays the path for anything else and for the error.
+  json j;
+  if (!CheckJsonDepth(resp.body, "").ok() || !simd::ParseObject(resp.body, resp.body.capacity(), &j)) {
+    j = ParseJsonBounded(resp.body);
+  }
   if (j.is_discarded()) {
     return Status::InvalidInput(action + " returned a body that is not JSON: " + resp.body.substr(0, 200));
   }

@@ -20,9 +20,70 @@ class AwsProvider final : public tableprov::ParallelTableProvider<AwsClient, Col
       : ParallelTableProvider(std::make_unique<AwsClient>(context, std::move(options)), OrderedCollections(),
                               AllDiscoverers(),
                               {"AWS", {"name", "id", "arn"}, "tagged", "id",
-                               "remove the nic.nebari.dev tags from the ones NIC should not manage"}) {}
+                               "remove the nic.nebari.dev tags from the ones NIC should not manage"}),
+        read_many_(Ec2ReadManys()) {}
 
   std::string Name() const override { return "aws"; }
+
+  // Resources of a collection with a ReadManyFn (subnets, security groups, volumes) are read
+  // kMaxIdsPerRead at a time, one paged call per batch instead of one call each; the rest one by
+  // one. Batches and single reads share the bounded parallelism; results stay in input order
+  // and an ID the batch does not return reads as gone (nullopt), as a single read would.
+  std::vector<Result<std::optional<json>>> ReadAll(const std::vector<ResourceRef>& refs) override {
+    struct Task {
+      const std::string* collection = nullptr;  // set for a batch
+      std::vector<size_t> refs;
+    };
+    std::vector<Task> tasks;
+    std::vector<size_t> singles;
+    std::map<std::string, std::vector<size_t>> batched;
+    for (size_t i = 0; i < refs.size(); ++i) {
+      if (read_many_.count(refs[i].collection) != 0 && !JStr(refs[i].value, "id").empty()) {
+        batched[refs[i].collection].push_back(i);
+      } else {
+        singles.push_back(i);
+      }
+    }
+    // Batches first: each is the longest call of the lot.
+    for (const auto& [collection, idx] : batched) {
+      for (size_t at = 0; at < idx.size(); at += kMaxIdsPerRead) {
+        auto begin = idx.begin() + static_cast<std::ptrdiff_t>(at);
+        tasks.push_back({&collection, {begin, begin + static_cast<std::ptrdiff_t>(std::min(kMaxIdsPerRead, idx.size() - at))}});
+      }
+    }
+    for (size_t i : singles) tasks.push_back({nullptr, {i}});
+    std::vector<Result<std::optional<json>>> out(refs.size(), Status::Internal("not read"));
+    client().ParallelFor(tasks.size(), [&](size_t t) {
+      const Task& task = tasks[t];
+      if (task.collection == nullptr) {
+        out[task.refs[0]] = Read(refs[task.refs[0]].collection, refs[task.refs[0]].value);
+        return;
+      }
+      std::vector<std::string> ids;
+      ids.reserve(task.refs.size());
+      for (size_t i : task.refs) ids.push_back(JStr(refs[i].value, "id"));
+      std::vector<std::string> unique_ids = Sorted(ids);
+      // Each resource's JSON moves into its result, unless the state lists its ID twice.
+      const bool repeated = unique_ids.size() != ids.size();
+      const ReadManyFn& read_many = read_many_.at(*task.collection);
+      auto found = tableprov::Guard("reading " + *task.collection, [&]() -> Result<std::map<std::string, json>> {
+        return read_many(client(), unique_ids);
+      });
+      for (size_t k = 0; k < task.refs.size(); ++k) {
+        if (!found.ok()) {
+          // Named as a single read names it: by name when it has one (security groups).
+          std::string name = JStr(refs[task.refs[k]].value, "name");
+          Status st = found.status();
+          out[task.refs[k]] = st.Prepend("reading " + *task.collection + " " + (name.empty() ? ids[k] : name));
+        } else if (auto it = found->find(ids[k]); it != found->end()) {
+          out[task.refs[k]] = std::optional<json>(repeated ? it->second : std::move(it->second));
+        } else {
+          out[task.refs[k]] = std::optional<json>();
+        }
+      }
+    });
+    return out;
+  }
 
  protected:
   bool SameValue(const std::string&, const json& want, const json& have) const override {
@@ -53,6 +114,8 @@ class AwsProvider final : public tableprov::ParallelTableProvider<AwsClient, Col
     }
     return all;
   }
+
+  std::map<std::string, ReadManyFn> read_many_;
 };
 
 }  // namespace

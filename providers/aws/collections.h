@@ -3,6 +3,7 @@
 // immutable-field check, re-reading after a change, discovery addresses).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,16 @@ struct CollectionOps {
 // A group of collections discovered together (dependants are found through their parents:
 // node groups through the cluster, mount targets through the file system).
 using DiscoverFn = std::function<Status(AwsClient&, const std::string& cluster, std::vector<ResourceRef>* out)>;
+
+// Reads many resources of one collection at once: the live JSON (as `read` returns it) of each
+// of `ids` that exists, keyed by ID; an ID missing from the map is gone. At most kMaxIdsPerRead
+// IDs per call (EC2 takes at most 200 values per filter).
+using ReadManyFn =
+    std::function<Result<std::map<std::string, json>>(AwsClient&, const std::vector<std::string>& ids)>;
+inline constexpr size_t kMaxIdsPerRead = 200;
+
+// The collections that have a ReadManyFn, by collection.
+std::map<std::string, ReadManyFn> Ec2ReadManys();
 
 std::vector<CollectionOps> Ec2Collections();
 std::vector<CollectionOps> IamCollections();

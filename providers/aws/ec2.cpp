@@ -1,7 +1,9 @@
 // EC2 (query protocol, XML): VPC, subnets, internet and NAT gateways, route tables and their
 // associations, security groups with their rules, EBS volumes.
 #include <algorithm>
+#include <map>
 #include <set>
+#include <string_view>
 
 #include "providers/aws/collections.h"
 
@@ -761,6 +763,32 @@ DiscoverFn Ec2Discover(std::string collection, bool singleton, std::string actio
   };
 }
 
+// Reads many resources of one EC2 collection with one paged Describe* call: a filter on the
+// ID returns only the resources that exist. Listing the IDs themselves (SubnetId.N, GroupId.N)
+// would make EC2 fail the whole call with InvalidSubnetID.NotFound / InvalidGroup.NotFound as
+// soon as one of them is gone, and those parameters also refuse MaxResults. Items whose ID was
+// not asked for (an endpoint that ignores the filter) are left out.
+template <typename ToJson>
+ReadManyFn Ec2ReadMany(std::string action, std::string filter, std::string set_name, std::string id_field,
+                       ToJson to_json) {
+  return [=](AwsClient& c, const std::vector<std::string>& ids) -> Result<std::map<std::string, json>> {
+    Params p;
+    p.reserve(ids.size() + 1);
+    p.emplace_back("Filter.1.Name", filter);
+    for (size_t i = 0; i < ids.size(); ++i) p.emplace_back("Filter.1.Value." + std::to_string(i + 1), ids[i]);
+    std::set<std::string_view> wanted(ids.begin(), ids.end());
+    std::map<std::string, json> found;
+    NIC_RETURN_IF_ERROR(c.QueryPages("ec2", action, std::move(p), [&](const xml::Node& doc) {
+      for (const xml::Node* item : Items(doc, set_name.c_str())) {
+        std::string id = item->ChildText(id_field.c_str());
+        if (wanted.count(id) == 0) continue;
+        if (std::optional<json> v = to_json(c, *item)) found.emplace(std::move(id), std::move(*v));
+      }
+    }));
+    return found;
+  };
+}
+
 }  // namespace
 
 Status Ec2Retag(AwsClient& c, const std::string& id, const json& live, const Tags& want, const json& recorded) {
@@ -799,6 +827,23 @@ std::vector<CollectionOps> Ec2Collections() {
                  {"name", "description", "vpc_id"}, ReadSg, CreateSg, UpdateSg, DeleteSg});
   out.push_back({"cloud.volumes", false, {"size", "type", "iops", "throughput", "encrypted", "availability_zone", "tags"},
                  {"encrypted", "availability_zone"}, ReadVolume, CreateVolume, UpdateVolume, DeleteVolume});
+  return out;
+}
+
+std::map<std::string, ReadManyFn> Ec2ReadManys() {
+  std::map<std::string, ReadManyFn> out;
+  out.emplace("cloud.vpc.subnets",
+              Ec2ReadMany("DescribeSubnets", "subnet-id", "subnetSet", "subnetId",
+                          [](AwsClient&, const xml::Node& i) -> std::optional<json> { return SubnetJson(i); }));
+  out.emplace("cloud.security_groups",
+              Ec2ReadMany("DescribeSecurityGroups", "group-id", "securityGroupInfo", "groupId",
+                          [](AwsClient& c, const xml::Node& i) -> std::optional<json> { return SgJson(c, i); }));
+  out.emplace("cloud.volumes", Ec2ReadMany("DescribeVolumes", "volume-id", "volumeSet", "volumeId",
+                                           [](AwsClient& c, const xml::Node& i) -> std::optional<json> {
+                                             std::string s = i.ChildText("status");
+                                             if (s == "deleted" || s == "deleting") return std::nullopt;
+                                             return VolumeJson(c, i);
+                                           }));
   return out;
 }
 

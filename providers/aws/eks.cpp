@@ -298,6 +298,13 @@ json CanonicalTaints(const json& taints) {
   return out;
 }
 
+// j.value(key, fallback) without copying the member: the member when present (even null), else
+// `fallback`.
+const json& ValueOr(const json& j, const char* key, const json& fallback) {
+  auto it = j.find(key);
+  return it != j.end() ? *it : fallback;
+}
+
 json NodegroupJson(const json& n) {
   json v = json::object();
   v["id"] = JStr(n, "clusterName") + ":" + JStr(n, "nodegroupName");
@@ -308,7 +315,8 @@ json NodegroupJson(const json& n) {
   v["ami_type"] = JStr(n, "amiType");
   v["capacity_type"] = JStr(n, "capacityType");
   if (auto d = JInt(n, "diskSize")) v["disk_size"] = *d;
-  const json s = n.value("scalingConfig", json::object());
+  static const json kObject = json::object(), kArray = json::array();
+  const json& s = ValueOr(n, "scalingConfig", kObject);
   json sc = json::object();
   for (auto [from, to] : {std::pair{"minSize", "min_size"}, std::pair{"maxSize", "max_size"},
                           std::pair{"desiredSize", "desired_size"}}) {
@@ -316,8 +324,8 @@ json NodegroupJson(const json& n) {
   }
   v["scaling_config"] = std::move(sc);
   v["subnet_ids"] = StringArray(Sorted(JStrings(n, "subnets")));
-  v["labels"] = n.value("labels", json::object());
-  v["taints"] = CanonicalTaints(n.value("taints", json::array()));
+  v["labels"] = ValueOr(n, "labels", kObject);
+  v["taints"] = CanonicalTaints(ValueOr(n, "taints", kArray));
   v["node_role_arn"] = JStr(n, "nodeRole");
   v["status"] = JStr(n, "status");
   v["version"] = JStr(n, "version");
@@ -332,7 +340,7 @@ json NodegroupJson(const json& n) {
   }
   const json asgs = n.value("resources", json::object()).value("autoScalingGroups", json::array());
   if (!asgs.empty()) v["autoscaling_group"] = JStr(asgs[0], "name");
-  v["tags"] = n.value("tags", json::object());
+  v["tags"] = ValueOr(n, "tags", kObject);
   return v;
 }
 
@@ -343,7 +351,7 @@ Result<std::optional<json>> DescribeNodegroup(AwsClient& c, const NgId& id) {
     return j.status();
   }
   if (!j->contains("nodegroup")) return Status::InvalidInput("eks:DescribeNodegroup returned no nodegroup for " + id.name);
-  return std::optional<json>((*j)["nodegroup"]);
+  return std::optional<json>(std::move((*j)["nodegroup"]));
 }
 
 Result<std::optional<json>> ReadNodegroup(AwsClient& c, const json& rec) {

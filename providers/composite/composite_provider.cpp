@@ -1,5 +1,6 @@
 #include "nic/composite_provider.h"
 
+#include <algorithm>
 #include <set>
 
 namespace nic {
@@ -37,6 +38,11 @@ class CompositeProvider final : public Provider {
 
   // Each side reads its own resources concurrently; the Kubernetes reads wait for the cloud's.
   std::vector<Result<std::optional<json>>> ReadAll(const std::vector<ResourceRef>& refs) override {
+    // All of one side (a cloud-only run): hand the list over as it is, without copying every
+    // resource's JSON.
+    if (std::none_of(refs.begin(), refs.end(), [&](const ResourceRef& r) { return kube_collections_.count(r.collection) > 0; })) {
+      return cloud_->ReadAll(refs);
+    }
     std::vector<ResourceRef> cloud_refs, kube_refs;
     std::vector<bool> is_kube;
     for (const auto& r : refs) {

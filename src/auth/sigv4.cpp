@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
-#include <map>
 #include <mutex>
 #include <vector>
 
@@ -81,19 +80,25 @@ std::string CanonicalQuery(const std::string& query) {
 }
 
 std::string AmzDate(int64_t t) {
+  // Every request of a run signs with the current second: strftime once per second per thread.
+  thread_local int64_t cached_t = -1;
+  thread_local std::string cached;
+  if (t == cached_t) return cached;
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  cached_t = t;
+  cached = buf;
+  return cached;
 }
 
 // The SigV4 signing key depends only on the secret, the date, the region and the service, so it
 // is derived (four HMACs) once per scope and reused for every request in it, as the AWS SDKs
 // do. A handful of entries covers every service and region one run talks to.
-std::string SigningKey(const std::string& secret, const std::string& date, const std::string& region,
-                       const std::string& service) {
+std::string SharedSigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                             const std::string& service) {
   static std::mutex mu;
   static std::vector<std::pair<std::string, std::string>> cache;  // scope id -> key
   std::string id = date + '\n' + region + '\n' + service + '\n' + secret;
@@ -113,6 +118,22 @@ std::string SigningKey(const std::string& secret, const std::string& date, const
   return k;
 }
 
+const std::string& SigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                              const std::string& service) {
+  // The scope this thread signed in last: almost every call, without a lock or an allocation.
+  struct Last {
+    std::string secret, date, region, service, key;
+  };
+  thread_local Last last;
+  if (!last.key.empty() && last.date == date && last.service == service && last.region == region &&
+      last.secret == secret) {
+    return last.key;
+  }
+  std::string key = SharedSigningKey(secret, date, region, service);
+  last = Last{secret, date, region, service, std::move(key)};
+  return last.key;
+}
+
 int64_t Now(int64_t t) { return t != 0 ? t : static_cast<int64_t>(std::time(nullptr)); }
 
 bool StartsWithAny(const std::string& s, std::initializer_list<const char*> prefixes) {
@@ -124,34 +145,49 @@ bool StartsWithAny(const std::string& s, std::initializer_list<const char*> pref
 
 }  // namespace
 
-Result<SigV4Signature> ComputeSigV4(const http::Request& request, const Credentials& creds,
-                                    const SigV4Options& opt) {
+namespace {
+
+// ComputeSigV4 on an already parsed URL (SignV4 parses it once for both).
+Result<SigV4Signature> ComputeSigV4At(const http::Request& request, const http::Url& url, const Credentials& creds,
+                                      const SigV4Options& opt) {
   if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
     return Status::Unauthenticated("cannot sign " + http::DescribeRequest(request) + ": no AWS access key");
   }
   if (opt.region.empty() || opt.service.empty()) {
     return Status::InvalidConfig("cannot sign " + http::DescribeRequest(request) + ": region and service are required");
   }
-  NIC_ASSIGN_OR_RETURN(http::Url url, http::ParseUrl(request.url));
   std::string amz_date = request.headers.GetOr("x-amz-date");
   if (amz_date.empty()) amz_date = AmzDate(Now(opt.time));
   std::string date = amz_date.substr(0, 8);
 
-  std::map<std::string, std::string> headers;  // sorted by lower-case name
+  // Sorted by lower-case name (stable: repeated headers keep their order and are joined).
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.reserve(request.headers.entries().size() + 1);
   bool has_host = false;
   for (const auto& [name, value] : request.headers.entries()) {
     std::string n = Lower(name);
     if (IsUnsignedHeader(n)) continue;
     if (n == "host") has_host = true;
-    std::string v = http::CollapseWhitespace(value);
-    auto [it, inserted] = headers.emplace(n, v);
-    if (!inserted) it->second += "," + v;
+    headers.emplace_back(std::move(n), http::CollapseWhitespace(value));
   }
-  if (!has_host) headers.emplace("host", url.authority());
+  if (!has_host) headers.emplace_back("host", url.authority());
+  std::stable_sort(headers.begin(), headers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 
   std::string canonical_headers, signed_headers;
-  for (const auto& [n, v] : headers) {
-    canonical_headers += n + ":" + v + "\n";
+  canonical_headers.reserve(256);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string& n = headers[i].first;
+    if (i > 0 && headers[i - 1].first == n) {
+      // "name:v1,v2"; the previous line's newline moves to the end.
+      canonical_headers.back() = ',';
+      canonical_headers += headers[i].second;
+      canonical_headers += '\n';
+      continue;
+    }
+    canonical_headers += n;
+    canonical_headers += ':';
+    canonical_headers += headers[i].second;
+    canonical_headers += '\n';
     if (!signed_headers.empty()) signed_headers += ';';
     signed_headers += n;
   }
@@ -167,12 +203,20 @@ Result<SigV4Signature> ComputeSigV4(const http::Request& request, const Credenti
   std::string scope = date + "/" + opt.region + "/" + opt.service + "/aws4_request";
   sig.string_to_sign = std::string(kAlgorithm) + "\n" + amz_date + "\n" + scope + "\n" +
                        crypto::HexEncode(crypto::Sha256(sig.canonical_request));
-  const std::string k = SigningKey(creds.secret_access_key, date, opt.region, opt.service);
+  const std::string& k = SigningKey(creds.secret_access_key, date, opt.region, opt.service);
   sig.signature = crypto::HexEncode(crypto::HmacSha256(k, sig.string_to_sign));
   sig.signed_headers = signed_headers;
   sig.authorization = std::string(kAlgorithm) + " Credential=" + creds.access_key_id + "/" + scope +
                       ", SignedHeaders=" + signed_headers + ", Signature=" + sig.signature;
   return sig;
+}
+
+}  // namespace
+
+Result<SigV4Signature> ComputeSigV4(const http::Request& request, const Credentials& creds,
+                                    const SigV4Options& opt) {
+  NIC_ASSIGN_OR_RETURN(http::Url url, http::ParseUrl(request.url));
+  return ComputeSigV4At(request, url, creds, opt);
 }
 
 Status SignV4(http::Request& request, const Credentials& creds, const SigV4Options& opt) {
@@ -191,7 +235,7 @@ Status SignV4(http::Request& request, const Credentials& creds, const SigV4Optio
                                                     ? std::string(kUnsignedPayload)
                                                     : crypto::HexEncode(crypto::Sha256(request.body)));
   }
-  NIC_ASSIGN_OR_RETURN(SigV4Signature sig, ComputeSigV4(request, creds, opt));
+  NIC_ASSIGN_OR_RETURN(SigV4Signature sig, ComputeSigV4At(request, url, creds, opt));
   request.headers.Set("Authorization", sig.authorization);
   return Status::OK();
 }

@@ -309,7 +309,7 @@ int DriftCommon(const Invocation& inv, const char* description, int mode) {
   auto first = c->state.manager->Read();
   if (!first.ok()) return ReportError(first.status(), c->format);
   if (!first.value()) return ReportError(ReadState(*c).status(), c->format);
-  StateDocument doc = *first.value();
+  StateDocument doc = std::move(*first.value());  // not a copy of every resource's JSON
   auto provider = OpenProvider(doc.provider, MakeProviderContext(*c, &doc), Kube(*c));
   if (!provider.ok()) return ReportError(provider.status(), c->format);
   std::vector<std::string> addresses;

@@ -215,6 +215,103 @@ TEST(AwsPaging, Ec2NextTokenIsFollowed) {
   EXPECT_EQ(with_token, 1);
 }
 
+// Subnets and security groups are refreshed in batches: one DescribeSubnets with a subnet-id
+// filter per kMaxIdsPerRead IDs. The batch follows NextToken like any list, and an ID that no
+// page returns reads as gone.
+class BatchedEc2Transport final : public http::Transport {
+ public:
+  Result<http::Response> Send(const http::Request& r) override {
+    http::Response resp;
+    resp.status = 200;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      bodies_.push_back(r.body);
+    }
+    if (r.body.find("Action=DescribeSubnets") == std::string::npos) {
+      resp.body = "<Response/>";
+      return resp;
+    }
+    // Page 1 has subnet-a, page 2 subnet-b; every other ID asked for does not exist.
+    bool second = r.body.find("NextToken=page-2") != std::string::npos;
+    std::string id = second ? "subnet-b" : "subnet-a";
+    resp.body = "<DescribeSubnetsResponse><subnetSet><item><subnetId>" + id +
+                "</subnetId><vpcId>vpc-1</vpcId><cidrBlock>10.0.0.0/24</cidrBlock>"
+                "<availabilityZone>us-west-2a</availabilityZone><mapPublicIpOnLaunch>false</mapPublicIpOnLaunch>"
+                "</item></subnetSet>" +
+                std::string(second ? "" : "<nextToken>page-2</nextToken>") + "</DescribeSubnetsResponse>";
+    return resp;
+  }
+  int parallelism() const override { return 3; }
+  std::vector<std::string> Bodies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
+TEST(AwsPaging, BatchedSubnetReadFollowsNextTokenAndMissingIdsAreGone) {
+  BatchedEc2Transport t;
+  AwsProviderOptions o;
+  o.endpoint = "http://127.0.0.1:1";
+  o.credentials = std::make_shared<aws::StaticCredentials>(aws::Credentials{"AKID", "secret", "", 0, "test"});
+  o.transport = &t;
+  o.env = auth::MapEnv({});
+  o.page_size = 5;
+  auto p = NewAwsProvider(Context("batched"), std::move(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  std::vector<ResourceRef> refs = {{"", "cloud.vpc.subnets", {{"id", "subnet-b"}}},
+                                   {"", "cloud.vpc.subnets", {{"id", "subnet-gone"}}},
+                                   {"", "cloud.vpc.subnets", {{"id", "subnet-a"}}}};
+  auto reads = (*p)->ReadAll(refs);
+  ASSERT_EQ(reads.size(), 3u);
+  for (const auto& r : reads) ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(reads[0]->has_value());
+  EXPECT_EQ((**reads[0])["id"], "subnet-b") << "results stay in input order";
+  EXPECT_EQ((**reads[0])["cidr"], "10.0.0.0/24");
+  EXPECT_FALSE(reads[1]->has_value()) << "an ID no page returned is gone";
+  ASSERT_TRUE(reads[2]->has_value());
+  EXPECT_EQ((**reads[2])["id"], "subnet-a");
+  std::vector<std::string> bodies = t.Bodies();
+  ASSERT_EQ(bodies.size(), 2u) << "one call per page for the whole batch";
+  for (const auto& b : bodies) {
+    EXPECT_NE(b.find("Filter.1.Name=subnet-id"), std::string::npos) << b;
+    for (const char* id : {"subnet-a", "subnet-b", "subnet-gone"}) {
+      EXPECT_NE(b.find(std::string("=") + id + "&"), std::string::npos) << id << " is in the filter: " << b;
+    }
+    EXPECT_EQ(b.find("Filter.1.Value.4="), std::string::npos) << b;
+    EXPECT_NE(b.find("MaxResults=5"), std::string::npos) << b;
+    EXPECT_EQ(b.find("SubnetId."), std::string::npos) << "IDs as SubnetId.N would fail the call for a gone one: " << b;
+  }
+  EXPECT_NE(bodies[1].find("NextToken=page-2"), std::string::npos) << bodies[1];
+
+  // More IDs than one call may carry: split into batches of kMaxIdsPerRead.
+  BatchedEc2Transport t2;
+  AwsProviderOptions o2;
+  o2.endpoint = "http://127.0.0.1:1";
+  o2.credentials = std::make_shared<aws::StaticCredentials>(aws::Credentials{"AKID", "secret", "", 0, "test"});
+  o2.transport = &t2;
+  o2.env = auth::MapEnv({});
+  auto p2 = NewAwsProvider(Context("batched"), std::move(o2));
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  std::vector<ResourceRef> many;
+  for (int i = 0; i < 250; ++i) many.push_back({"", "cloud.vpc.subnets", {{"id", "subnet-x" + std::to_string(i)}}});
+  auto many_reads = (*p2)->ReadAll(many);
+  ASSERT_EQ(many_reads.size(), many.size());
+  for (const auto& r : many_reads) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->has_value());
+  }
+  size_t first_pages = 0;
+  for (const auto& b : t2.Bodies()) {
+    first_pages += b.find("NextToken=") == std::string::npos;
+    EXPECT_EQ(b.find("Filter.1.Value.201="), std::string::npos) << "at most 200 IDs per call";
+  }
+  EXPECT_EQ(first_pages, 2u) << "250 IDs are two batches";
+}
+
 // ---- errors ---------------------------------------------------------------------------------
 
 TEST(AwsErrors, AccessDeniedNamesActionAndPrincipal) {
@@ -279,6 +376,51 @@ TEST(AwsErrors, AbsentResourcesReadAsNulloptAndDeleteIsIdempotent) {
     Status del = p->Delete(absent[i].first, absent[i].second);
     EXPECT_TRUE(del.ok()) << absent[i].first << ": " << del.ToString();
   }
+}
+
+TEST(AwsErrors, DeletedResourcesInABatchReadAsGone) {
+  REQUIRE_MOTO();
+  RecordingTransport rec;
+  auto p = NewProvider("batch-gone", 0, nullptr, false, &rec);
+  ASSERT_NE(p, nullptr);
+  auto vpc = p->Create("cloud.vpc", {{"cidr", "10.50.0.0/16"}}, "tok-bg-vpc");
+  ASSERT_TRUE(vpc.ok()) << vpc.status().ToString();
+  std::vector<std::pair<std::string, json>> made;
+  for (int i = 0; i < 3; ++i) {
+    auto s = p->Create("cloud.vpc.subnets", {{"vpc_id", (*vpc)["id"]}, {"cidr", "10.50." + std::to_string(i) + ".0/24"}},
+                       "tok-bg-subnet-" + std::to_string(i));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    made.push_back({"cloud.vpc.subnets", *s});
+    auto g = p->Create("cloud.security_groups",
+                       {{"name", "batch-gone-" + std::to_string(i)}, {"description", "x"}, {"vpc_id", (*vpc)["id"]}},
+                       "tok-bg-sg-" + std::to_string(i));
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    made.push_back({"cloud.security_groups", *g});
+  }
+  // The second subnet and the second security group are deleted behind NIC's back.
+  ASSERT_TRUE(p->Delete(made[2].first, made[2].second).ok());
+  ASSERT_TRUE(p->Delete(made[3].first, made[3].second).ok());
+  std::vector<ResourceRef> refs;
+  for (const auto& [c, v] : made) refs.push_back({"", c, v});
+  refs.push_back({"", "cloud.vpc.subnets", {{"id", "subnet-0000000000000000f"}}});
+  int subnet_calls = rec.Count("Action=DescribeSubnets");
+  int sg_calls = rec.Count("Action=DescribeSecurityGroups");
+  auto reads = p->ReadAll(refs);
+  ASSERT_EQ(reads.size(), refs.size());
+  for (size_t i = 0; i < reads.size(); ++i) {
+    ASSERT_TRUE(reads[i].ok()) << refs[i].collection << ": " << reads[i].status().ToString();
+    bool gone = i == 2 || i == 3 || i == refs.size() - 1;
+    EXPECT_EQ(reads[i]->has_value(), !gone) << refs[i].collection << " " << refs[i].value.dump();
+    if (gone) continue;
+    // The same JSON a single read returns.
+    auto one = p->Read(refs[i].collection, refs[i].value);
+    ASSERT_TRUE(one.ok() && one->has_value()) << refs[i].collection;
+    EXPECT_EQ(**reads[i], **one) << refs[i].collection;
+  }
+  EXPECT_EQ(rec.Count("Action=DescribeSubnets") - subnet_calls - 2, 1) << "one batch call (plus the two single reads)";
+  EXPECT_EQ(rec.Count("Action=DescribeSecurityGroups") - sg_calls - 2, 1) << "one batch call (plus the two single reads)";
+  for (const auto& [c, v] : made) EXPECT_TRUE(p->Delete(c, v).ok()) << c;
+  EXPECT_TRUE(p->Delete("cloud.vpc", *vpc).ok());
 }
 
 TEST(AwsErrors, InvalidParametersAndUnknownCollections) {

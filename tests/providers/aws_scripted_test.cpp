@@ -143,6 +143,29 @@ TEST(AwsScripted, QuotaIsRefusedWithASuggestion) {
   EXPECT_EQ(t.calls().size(), 1u) << "a quota error is not retried";
 }
 
+TEST(AwsScripted, AFailedBatchReadFailsEachOfItsResources) {
+  ScriptedTransport t([](const Call& c, int) {
+    if (c.service == "sts") return Xml(200, kCaller);
+    return Xml(400, "<Response><Errors><Error><Code>InvalidParameterValue</Code><Message>bad filter</Message>"
+                    "</Error></Errors><RequestID>r-2</RequestID></Response>");
+  });
+  auto p = Scripted(&t);
+  ASSERT_NE(p, nullptr);
+  auto reads = p->ReadAll({{"", "cloud.security_groups", {{"id", "sg-1"}, {"name", "web"}}},
+                           {"", "cloud.security_groups", {{"id", "sg-2"}}}});
+  ASSERT_EQ(reads.size(), 2u);
+  for (const auto& r : reads) {
+    ASSERT_FALSE(r.ok()) << "a failed batch is not an absent resource";
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidInput) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("DescribeSecurityGroups"), std::string::npos) << r.status().ToString();
+  }
+  EXPECT_NE(reads[0].status().message().find("reading cloud.security_groups web"), std::string::npos)
+      << reads[0].status().ToString();
+  EXPECT_NE(reads[1].status().message().find("reading cloud.security_groups sg-2"), std::string::npos)
+      << reads[1].status().ToString();
+  EXPECT_EQ(t.calls().size(), 1u) << "one batch call, not retried";
+}
+
 TEST(AwsScripted, FailedNodeGroupReportsHealthIssues) {
   ScriptedTransport t([](const Call& c, int) {
     if (c.method == "POST") {
