@@ -219,6 +219,10 @@ int RunImport(const Invocation& raw) {
       if (verification["ok"].get<bool>()) std::cout << "  ✓ every imported resource exists and matches\n";
     }
   }
+  // The imported document and the outputs are written and reported: leave them to the process's
+  // end instead of freeing a large tree node by node (see KeepUntilExit).
+  KeepUntilExit(std::move(result).value());
+  KeepUntilExit(std::move(loaded));
   return rc_verify;
 }
 
