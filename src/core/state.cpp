@@ -3,9 +3,11 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <regex>
 #include <set>
 #include <string_view>
@@ -281,55 +283,65 @@ bool ChecksumCoversBytes(std::string_view bytes, const std::string& stored) {
 // avoids dumping each section into a string of its own and re-indenting a copy of it.
 class CanonicalPrinter {
  public:
-  explicit CanonicalPrinter(std::string* out) : out_(out) {}
+  // Appends to `out`; Finish() must be called before `out` is used again. The printer writes
+  // into the string's buffer directly (std::string's append and push_back were most of the
+  // printing time: one call per token).
+  explicit CanonicalPrinter(std::string* out) : out_(out), len_(out->size()) {
+    out_->resize(std::max(out_->capacity(), len_ + 4096));
+    data_ = out_->data();
+    cap_ = out_->size();
+  }
+  void Finish() { out_->resize(len_); }
 
   void Value(const json& v, int indent) {
     switch (v.type()) {
       case json::value_t::object: {
         const auto& o = v.get_ref<const json::object_t&>();
         if (o.empty()) {
-          out_->append("{}");
+          Put("{}", 2);
           return;
         }
-        out_->append("{\n");
+        Put('{');
         bool first = true;
         for (const auto& [key, child] : o) {
-          if (!first) out_->append(",\n");
+          if (!first) Put(',');
           first = false;
-          out_->append(static_cast<size_t>(indent + 2), ' ');
+          NewLine(indent + 2);
           String(key);
-          out_->append(": ");
+          Put(": ", 2);
           Value(child, indent + 2);
         }
-        out_->push_back('\n');
-        out_->append(static_cast<size_t>(indent), ' ');
-        out_->push_back('}');
+        NewLine(indent);
+        Put('}');
         return;
       }
       case json::value_t::array: {
         const auto& a = v.get_ref<const json::array_t&>();
         if (a.empty()) {
-          out_->append("[]");
+          Put("[]", 2);
           return;
         }
-        out_->append("[\n");
+        Put('[');
         bool first = true;
         for (const auto& child : a) {
-          if (!first) out_->append(",\n");
+          if (!first) Put(',');
           first = false;
-          out_->append(static_cast<size_t>(indent + 2), ' ');
+          NewLine(indent + 2);
           Value(child, indent + 2);
         }
-        out_->push_back('\n');
-        out_->append(static_cast<size_t>(indent), ' ');
-        out_->push_back(']');
+        NewLine(indent);
+        Put(']');
         return;
       }
       case json::value_t::string:
         String(v.get_ref<const std::string&>());
         return;
       case json::value_t::boolean:
-        out_->append(v.get<bool>() ? "true" : "false");
+        if (v.get<bool>()) {
+          Put("true", 4);
+        } else {
+          Put("false", 5);
+        }
         return;
       case json::value_t::number_integer:
         Integer(v.get<int64_t>());
@@ -338,7 +350,7 @@ class CanonicalPrinter {
         Integer(v.get<uint64_t>());
         return;
       case json::value_t::null:
-        out_->append("null");
+        Put("null", 4);
         return;
       default: {
         // Floats (nlohmann's own shortest round-trip format), binary and discarded values are
@@ -349,11 +361,11 @@ class CanonicalPrinter {
         for (;;) {
           size_t nl = text.find('\n', start);
           if (nl == std::string::npos) break;
-          out_->append(text, start, nl + 1 - start);
-          out_->append(static_cast<size_t>(indent), ' ');
+          Put(text.data() + start, nl - start);
+          NewLine(indent);
           start = nl + 1;
         }
-        out_->append(text, start, std::string::npos);
+        Put(text.data() + start, text.size() - start);
         return;
       }
     }
@@ -363,49 +375,87 @@ class CanonicalPrinter {
   // characters, everything else as is. Text with bytes >= 0x80 goes to nlohmann, which also
   // checks that it is valid UTF-8 (and throws as before when it is not).
   void String(std::string_view s) {
-    const size_t mark = out_->size();
-    out_->push_back('"');
+    const size_t mark = len_;
+    Put('"');
     size_t run = 0;
     for (size_t i = 0; i < s.size(); ++i) {
       const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
+      if (!kSpecial[c]) continue;
       if (c >= 0x80) {
-        out_->resize(mark);
-        out_->append(json(std::string(s)).dump());
+        len_ = mark;
+        std::string text = json(std::string(s)).dump();
+        Put(text.data(), text.size());
         return;
       }
-      out_->append(s.data() + run, i - run);
+      Put(s.data() + run, i - run);
       run = i + 1;
       switch (c) {
-        case '"': out_->append("\\\""); break;
-        case '\\': out_->append("\\\\"); break;
-        case '\b': out_->append("\\b"); break;
-        case '\t': out_->append("\\t"); break;
-        case '\n': out_->append("\\n"); break;
-        case '\f': out_->append("\\f"); break;
-        case '\r': out_->append("\\r"); break;
+        case '"': Put("\\\"", 2); break;
+        case '\\': Put("\\\\", 2); break;
+        case '\b': Put("\\b", 2); break;
+        case '\t': Put("\\t", 2); break;
+        case '\n': Put("\\n", 2); break;
+        case '\f': Put("\\f", 2); break;
+        case '\r': Put("\\r", 2); break;
         default: {
           static const char kHex[] = "0123456789abcdef";
           const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-          out_->append(esc, 6);
+          Put(esc, 6);
         }
       }
     }
-    out_->append(s.data() + run, s.size() - run);
-    out_->push_back('"');
+    Put(s.data() + run, s.size() - run);
+    Put('"');
   }
 
   template <typename Int>
   void Integer(Int v) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_->append(buf, static_cast<size_t>(r.ptr - buf));
+    char* at = Reserve(24);
+    len_ += static_cast<size_t>(std::to_chars(at, at + 24, v).ptr - at);
   }
 
-  void Member(const char* key_and_colon) { out_->append(key_and_colon); }
+  void Member(std::string_view key_and_colon) { Put(key_and_colon.data(), key_and_colon.size()); }
 
  private:
+  char* Reserve(size_t n) {
+    if (cap_ - len_ < n) {
+      out_->resize(std::max(cap_ * 2, len_ + n));
+      data_ = out_->data();
+      cap_ = out_->size();
+    }
+    return data_ + len_;
+  }
+  void Put(char c) {
+    *Reserve(1) = c;
+    ++len_;
+  }
+  void Put(const char* p, size_t n) {
+    std::memcpy(Reserve(n), p, n);
+    len_ += n;
+  }
+
+  // '\n' and `indent` spaces.
+  void NewLine(int indent) {
+    static const std::string kLine = "\n" + std::string(256, ' ');
+    if (indent <= 256) {
+      Put(kLine.data(), static_cast<size_t>(indent) + 1);
+    } else {
+      Put('\n');
+      for (int i = 0; i < indent; ++i) Put(' ');
+    }
+  }
+
+  // Bytes String cannot copy as they are: control characters, '"', '\\' and non-ASCII.
+  static constexpr auto kSpecial = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+    return t;
+  }();
+
   std::string* out_;
+  size_t len_;
+  char* data_ = nullptr;
+  size_t cap_ = 0;
 };
 
 // The canonical document without its checksum, less the "\n}" that closes it: the checksum
@@ -448,6 +498,7 @@ void AppendCanonicalPrefix(const StateDocument& d, std::string* out) {
   p.Member(",\n    \"deploy_count\": ");
   p.Integer(d.metadata.deploy_count);
   p.Member("\n  }");
+  p.Finish();
 }
 
 }  // namespace
