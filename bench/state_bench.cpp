@@ -63,7 +63,8 @@ void BM_LocalCycle(benchmark::State& state) {
     nic::StateManager mgr(backend.get(), {});
     if (!mgr.Lock("bench").ok()) state.SkipWithError("lock");
     auto cur = mgr.Read();
-    nic::StateDocument d = cur.ok() && cur.value() ? *cur.value() : doc;
+    // Moved, not copied: a command works on the document it read.
+    nic::StateDocument d = cur.ok() && cur.value() ? std::move(*cur.value()) : doc;
     if (!mgr.Persist(d, "bench").ok()) state.SkipWithError("persist");
     if (!mgr.Unlock().ok()) state.SkipWithError("unlock");
   }

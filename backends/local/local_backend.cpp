@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "nic/crypto.h"
 #include "nic/env.h"
@@ -148,8 +149,59 @@ Result<StateBlob> LocalBackend::ReadState() {
   }
   NIC_ASSIGN_OR_RETURN(blob.bytes, env_->ReadFile(path_));
   blob.exists = true;
-  blob.version_token = crypto::Sha256Hex(blob.bytes);
+  if (!known_token_.empty() && blob.bytes == known_bytes_) {
+    blob.version_token = known_token_;
+  } else {
+    blob.version_token = crypto::Sha256Hex(blob.bytes);
+    Remember(blob.bytes, blob.version_token);
+  }
   return blob;
+}
+
+std::string LocalBackend::TokenOf(std::string_view bytes) const {
+  if (!known_token_.empty() && bytes == known_bytes_) return known_token_;
+  return crypto::Sha256Hex(bytes);
+}
+
+void LocalBackend::Remember(std::string_view bytes, const std::string& token) {
+  if (bytes.size() > kRememberMaxBytes) {
+    known_bytes_ = std::string();
+    known_token_.clear();
+    return;
+  }
+  known_bytes_.assign(bytes.data(), bytes.size());
+  known_token_ = token;
+}
+
+Result<LocalBackend::FileMatch> LocalBackend::CompareFile(const std::string& path, std::string_view expected) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return FileMatch::kMissing;
+    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  FileMatch result = FileMatch::kSame;
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != expected.size()) result = FileMatch::kDifferent;
+  char buf[1 << 16];
+  size_t off = 0;
+  while (result == FileMatch::kSame) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::IOError("reading " + path + ": " + std::strerror(err));
+    }
+    if (n == 0) {
+      if (off != expected.size()) result = FileMatch::kDifferent;  // shrank since the fstat
+      break;
+    }
+    const auto got = static_cast<size_t>(n);
+    if (off + got > expected.size() || std::memcmp(buf, expected.data() + off, got) != 0) result = FileMatch::kDifferent;
+    off += got;
+  }
+  ::close(fd);
+  return result;
 }
 
 Result<std::string> LocalBackend::WriteState(std::string_view bytes, const WriteCondition& cond) {
@@ -157,16 +209,29 @@ Result<std::string> LocalBackend::WriteState(std::string_view bytes, const Write
   auto dir = std::filesystem::path(path_).parent_path().string();
   if (!dir.empty()) NIC_RETURN_IF_ERROR(env_->CreateDirs(dir));
   NIC_RETURN_IF_ERROR(CheckDirectoryNotWorldWritable(path_));
-  auto current = env_->ReadFile(path_);
-  bool exists = current.ok();
-  if (!exists && current.status().code() != ErrorCode::kNotFound) return current.status();
-  if (cond.expected_version_token) {
-    const std::string& want = *cond.expected_version_token;
-    if (want.empty() && exists) {
-      return Status::Conflict("the state at " + path_ + " was created by another writer after it was read");
-    }
-    if (!want.empty() && (!exists || crypto::Sha256Hex(current.value()) != want)) {
+  bool exists = false;
+  std::optional<std::string> current;  // the file's bytes, when they had to be read
+  const std::optional<std::string>& want = cond.expected_version_token;
+  if (want && !want->empty() && *want == known_token_) {
+    // The expected version is the one remembered: the file must still hold exactly its bytes.
+    // Compared in place, without a copy of the file or a hash of it.
+    NIC_ASSIGN_OR_RETURN(FileMatch m, CompareFile(path_, known_bytes_));
+    exists = m != FileMatch::kMissing;
+    if (m != FileMatch::kSame) {
       return Status::Conflict("the state at " + path_ + " changed since it was read; refusing to overwrite the newer version");
+    }
+  } else {
+    auto read = env_->ReadFile(path_);
+    exists = read.ok();
+    if (!exists && read.status().code() != ErrorCode::kNotFound) return read.status();
+    if (exists) current = std::move(read).value();
+    if (want) {
+      if (want->empty() && exists) {
+        return Status::Conflict("the state at " + path_ + " was created by another writer after it was read");
+      }
+      if (!want->empty() && (!exists || TokenOf(*current) != *want)) {
+        return Status::Conflict("the state at " + path_ + " changed since it was read; refusing to overwrite the newer version");
+      }
     }
   }
   if (exists) {
@@ -175,12 +240,17 @@ Result<std::string> LocalBackend::WriteState(std::string_view bytes, const Write
     if (err != 0) {
       // File systems without hard links (some network and FAT mounts): a synced copy.
       Log(LogLevel::kDebug, "hard-linking " + backup + " failed (" + std::strerror(err) + "); copying instead");
-      NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(backup, current.value()));
+      if (!current) {
+        NIC_ASSIGN_OR_RETURN(current, env_->ReadFile(path_));
+      }
+      NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(backup, *current));
     }
   }
   // The only synced write of the cycle: temp file, fsync, rename, directory fsync.
   NIC_RETURN_IF_ERROR(env_->WriteFileAtomic(path_, bytes));
-  return crypto::Sha256Hex(bytes);
+  std::string token = cond.bytes_sha256.empty() ? crypto::Sha256Hex(bytes) : cond.bytes_sha256;
+  Remember(bytes, token);
+  return token;
 }
 
 Status LocalBackend::Lock(const LockInfo& info) {

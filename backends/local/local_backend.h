@@ -46,8 +46,23 @@ class LocalBackend : public Backend {
   // StrictModes does for ~/.ssh): anyone could rename another file over the state or its lock.
   Status CheckDirectoryNotWorldWritable(const std::string& p) const;
 
+  // The version token (sha256) of `bytes`, reusing the remembered digest when `bytes` are the
+  // remembered version's, compared byte for byte (so the token is always the file's sha256).
+  std::string TokenOf(std::string_view bytes) const;
+  void Remember(std::string_view bytes, const std::string& token);
+  enum class FileMatch { kMissing, kSame, kDifferent };
+  // Whether the file at `path` holds exactly `expected`, read in chunks (no copy of the file).
+  static Result<FileMatch> CompareFile(const std::string& path, std::string_view expected);
+
   std::string path_;
   std::string lock_path_;
+  // The version this backend last read or wrote, and its token. A cycle reads the file, checks
+  // it is unchanged before replacing it and reads it again in the next cycle: comparing against
+  // these bytes is an order of magnitude cheaper than hashing the file each time. Only kept for
+  // states up to kRememberMaxBytes, where the copy costs less memory than it saves time.
+  static constexpr size_t kRememberMaxBytes = 8 << 20;
+  std::string known_bytes_;
+  std::string known_token_;
   Env* env_;
   int lock_fd_ = -1;
   std::string held_id_;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "nic/lock.h"
 #include "nic/status.h"
@@ -31,9 +32,16 @@ class StateReader {
 };
 
 struct WriteCondition {
+  WriteCondition() = default;
+  explicit WriteCondition(std::optional<std::string> expected) : expected_version_token(std::move(expected)) {}
+
   // Write only if the stored version is still this token ("" = must not exist yet).
   // nullopt = unconditional (used only by forced pushes).
   std::optional<std::string> expected_version_token;
+  // The sha256 (hex) of the bytes being written when the caller already has it (the state
+  // serializer computes it with the checksum); a backend whose version token is that digest
+  // (local) uses it instead of hashing the bytes again. "" = not known.
+  std::string bytes_sha256;
 };
 
 class StateWriter {

@@ -2,6 +2,7 @@
 // bytes (state checksums, history digests, request signing, Content-MD5, lock records).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,24 @@
 namespace nic::crypto {
 
 std::string Sha256(std::string_view data);                           // raw 32 bytes
+
+// Incremental SHA-256: for data produced in pieces, and for several messages that share a
+// prefix (hash the prefix once, Fork, finish each copy with its own tail).
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(Sha256Hasher&&) noexcept;
+  Sha256Hasher& operator=(Sha256Hasher&&) noexcept;
+  void Update(std::string_view data);
+  Sha256Hasher Fork() const;  // an independent copy of the state so far
+  std::string FinalHex();     // lower-case hex; the hasher is spent afterwards
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string Md5(std::string_view data);                              // raw 16 bytes
 std::string HexEncode(std::string_view raw);                         // lower-case

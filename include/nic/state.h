@@ -62,8 +62,10 @@ Result<StateDocument> ParseStateDocument(std::string_view bytes, const std::stri
                                          ParseNotes* notes = nullptr, size_t capacity = 0);
 
 // Canonical serialization: 2-space indented JSON, stable key order, trailing newline, with a
-// "checksum" field ("sha256:<hex>") over the document serialized without it.
-std::string SerializeStateDocument(const StateDocument& doc);
+// "checksum" field ("sha256:<hex>") over the document serialized without it. When
+// `bytes_sha256_hex` is given it receives the sha256 (hex) of the returned bytes, computed in the
+// same pass as the checksum (the two hashed texts share all but their last few bytes).
+std::string SerializeStateDocument(const StateDocument& doc, std::string* bytes_sha256_hex = nullptr);
 
 // The checksum SerializeStateDocument embeds (over the document without its checksum field).
 std::string ComputeStateChecksum(const StateDocument& doc);

@@ -81,9 +81,12 @@ class StateManager {
   HistoryDb* history() { return options_.history; }
 
  private:
-  Status RecordHistory(const std::string& bytes, const StateDocument& doc, const std::string& operation);
+  // `bytes_sha256`: the digest of `bytes` when already known ("" = compute it).
+  Status RecordHistory(const std::string& bytes, const StateDocument& doc, const std::string& operation,
+                       const std::string& bytes_sha256 = "");
   // Serializes `doc` and encodes it for the backend (encrypted when a primary key is set).
-  Result<std::string> EncodeForBackend(const StateDocument& doc);
+  // `bytes_sha256`, when given, receives the sha256 (hex) of the returned bytes.
+  Result<std::string> EncodeForBackend(const StateDocument& doc, std::string* bytes_sha256 = nullptr);
 
   Backend* backend_;
   StateManagerOptions options_;

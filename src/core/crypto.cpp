@@ -53,6 +53,30 @@ std::string Sha256(std::string_view data) {
 }
 std::string Md5(std::string_view data) { return Digest(EVP_md5(), data); }
 
+struct Sha256Hasher::Ctx {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md{EVP_MD_CTX_new()};
+};
+
+Sha256Hasher::Sha256Hasher() : ctx_(new Ctx) { EVP_DigestInit_ex(ctx_->md.get(), FetchedSha256(), nullptr); }
+Sha256Hasher::~Sha256Hasher() = default;
+Sha256Hasher::Sha256Hasher(Sha256Hasher&&) noexcept = default;
+Sha256Hasher& Sha256Hasher::operator=(Sha256Hasher&&) noexcept = default;
+
+void Sha256Hasher::Update(std::string_view data) { EVP_DigestUpdate(ctx_->md.get(), data.data(), data.size()); }
+
+Sha256Hasher Sha256Hasher::Fork() const {
+  Sha256Hasher copy;
+  EVP_MD_CTX_copy_ex(copy.ctx_->md.get(), ctx_->md.get());
+  return copy;
+}
+
+std::string Sha256Hasher::FinalHex() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_->md.get(), out, &len);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(out), len));
+}
+
 // RFC 2104 over the fetched digest: H((K ^ opad) || H((K ^ ipad) || data)), K zero-padded to the
 // 64-byte block (hashed first when longer).
 std::string HmacSha256(std::string_view key, std::string_view data) {

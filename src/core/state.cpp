@@ -3,9 +3,12 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <deque>
+#include <cstring>
 #include <regex>
 #include <set>
 #include <string_view>
@@ -22,7 +25,6 @@
 namespace nic {
 
 using json = nlohmann::json;
-using ojson = nlohmann::ordered_json;
 
 namespace {
 
@@ -272,32 +274,6 @@ const std::set<std::string> kTopLevelKeys = {
     "version",  "format_version", "lineage",    "serial",   "provider", "project_name", "region",
     "imported_from_terraform",    "cloud",      "kubernetes", "unmanaged", "metadata",   "checksum"};
 
-ojson ToOrderedJson(const StateDocument& d, bool with_checksum_placeholder) {
-  ojson j;
-  j["version"] = d.version;
-  j["format_version"] = std::to_string(d.format_version);
-  j["lineage"] = d.lineage;
-  j["serial"] = d.serial;
-  j["provider"] = d.provider;
-  j["project_name"] = d.project_name;
-  j["region"] = d.region;
-  j["imported_from_terraform"] = d.imported_from_terraform;
-  // The sections are spliced in by CanonicalBody.
-  j["cloud"] = "\x01";
-  j["kubernetes"] = "\x01";
-  j["unmanaged"] = "\x01";
-  ojson m;
-  m["created_at"] = d.metadata.created_at;
-  m["updated_at"] = d.metadata.updated_at;
-  m["nic_version"] = d.metadata.nic_version;
-  m["configuration_hash"] = d.metadata.configuration_hash;
-  m["last_successful_deploy"] = d.metadata.last_successful_deploy;
-  m["deploy_count"] = d.metadata.deploy_count;
-  j["metadata"] = m;
-  (void)with_checksum_placeholder;
-  return j;
-}
-
 // True when `bytes` are exactly what SerializeStateDocument wrote for a document whose checksum
 // is `stored`: with the checksum member taken out again they hash to it. This is the common
 // case, and it avoids rebuilding and dumping the whole document (most of the cost of a large
@@ -320,53 +296,228 @@ bool ChecksumCoversBytes(std::string_view bytes, const std::string& stored) {
   return "sha256:" + crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(md), md_len)) == stored;
 }
 
-// `text` is a value dumped with dump(2) at the top level; the result is the same value as
-// dump(2) prints it one level down (raw newlines only come from the indentation: newlines in
-// strings are escaped).
-void AppendOneLevelDown(const std::string& text, std::string* out) {
-  size_t start = 0;
-  for (;;) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) {
-      out->append(text, start, std::string::npos);
-      return;
-    }
-    out->append(text, start, nl + 1 - start);
-    out->append("  ");
-    start = nl + 1;
+// Prints JSON exactly as nlohmann's dump(2) does (same key order, escapes, number formats and
+// layout), straight into one buffer at any depth: the canonical form of a state is defined as
+// that dump (tests/core/state_format_test.cpp keeps the two equal), and printing it directly
+// avoids dumping each section into a string of its own and re-indenting a copy of it.
+class CanonicalPrinter {
+ public:
+  // Appends to `out`; Finish() must be called before `out` is used again. The printer writes
+  // into the string's buffer directly (std::string's append and push_back were most of the
+  // printing time: one call per token).
+  explicit CanonicalPrinter(std::string* out) : out_(out), len_(out->size()) {
+    out_->resize(std::max(out_->capacity(), len_ + 4096));
+    data_ = out_->data();
+    cap_ = out_->size();
   }
-}
+  void Finish() { out_->resize(len_); }
 
-// The document without its checksum, exactly as ordered_json's dump(2) prints it. The sections
-// are `json` (keys sorted), which prints them in the same order ordered_json would, so they are
-// dumped as they are and spliced into the dumped header instead of being copied into an
-// ordered_json first (that copy was the largest cost of a write after the dump itself).
-std::string CanonicalBody(const StateDocument& d) {
-  std::string head = ToOrderedJson(d, false).dump(2);
-  std::string out;
-  out.reserve(head.size() + 64);
-  size_t from = 0;
-  for (const auto& [key, section] : {std::pair<const char*, const json*>{"cloud", &d.cloud},
-                                     {"kubernetes", &d.kubernetes},
-                                     {"unmanaged", &d.unmanaged}}) {
-    // A member of the top level object starts a line with two spaces: a string value cannot
-    // contain this (its newlines are escaped).
-    std::string member = std::string("\n  \"") + key + "\": \"\\u0001\"";
-    size_t at = head.find(member, from);
-    if (at == std::string::npos) {  // not reached: ToOrderedJson always writes the three
-      ojson j = ToOrderedJson(d, false);
-      j["cloud"] = ojson::parse(d.cloud.dump());
-      j["kubernetes"] = ojson::parse(d.kubernetes.dump());
-      j["unmanaged"] = ojson::parse(d.unmanaged.dump());
-      return j.dump(2);
+  void Value(const json& v, int indent) {
+    switch (v.type()) {
+      case json::value_t::object: {
+        const auto& o = v.get_ref<const json::object_t&>();
+        if (o.empty()) {
+          Put("{}", 2);
+          return;
+        }
+        Put('{');
+        bool first = true;
+        for (const auto& [key, child] : o) {
+          if (!first) Put(',');
+          first = false;
+          NewLine(indent + 2);
+          String(key);
+          Put(": ", 2);
+          Value(child, indent + 2);
+        }
+        NewLine(indent);
+        Put('}');
+        return;
+      }
+      case json::value_t::array: {
+        const auto& a = v.get_ref<const json::array_t&>();
+        if (a.empty()) {
+          Put("[]", 2);
+          return;
+        }
+        Put('[');
+        bool first = true;
+        for (const auto& child : a) {
+          if (!first) Put(',');
+          first = false;
+          NewLine(indent + 2);
+          Value(child, indent + 2);
+        }
+        NewLine(indent);
+        Put(']');
+        return;
+      }
+      case json::value_t::string:
+        String(v.get_ref<const std::string&>());
+        return;
+      case json::value_t::boolean:
+        if (v.get<bool>()) {
+          Put("true", 4);
+        } else {
+          Put("false", 5);
+        }
+        return;
+      case json::value_t::number_integer:
+        Integer(v.get<int64_t>());
+        return;
+      case json::value_t::number_unsigned:
+        Integer(v.get<uint64_t>());
+        return;
+      case json::value_t::null:
+        Put("null", 4);
+        return;
+      default: {
+        // Floats (nlohmann's own shortest round-trip format), binary and discarded values are
+        // rare in a state: nlohmann prints them, re-indented to this depth (raw newlines in a
+        // dump only come from the indentation).
+        std::string text = v.dump(2);
+        size_t start = 0;
+        for (;;) {
+          size_t nl = text.find('\n', start);
+          if (nl == std::string::npos) break;
+          Put(text.data() + start, nl - start);
+          NewLine(indent);
+          start = nl + 1;
+        }
+        Put(text.data() + start, text.size() - start);
+        return;
+      }
     }
-    out.append(head, from, at - from);
-    out.append(member, 0, member.size() - 8);  // up to and including ": "
-    AppendOneLevelDown(section->dump(2), &out);
-    from = at + member.size();
   }
-  out.append(head, from, std::string::npos);
-  return out;
+
+  // A quoted string with dump()'s escapes: \b \t \n \f \r \" \\, \u00xx for the other control
+  // characters, everything else as is. Text with bytes >= 0x80 goes to nlohmann, which also
+  // checks that it is valid UTF-8 (and throws as before when it is not).
+  void String(std::string_view s) {
+    const size_t mark = len_;
+    Put('"');
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (!kSpecial[c]) continue;
+      if (c >= 0x80) {
+        len_ = mark;
+        std::string text = json(std::string(s)).dump();
+        Put(text.data(), text.size());
+        return;
+      }
+      Put(s.data() + run, i - run);
+      run = i + 1;
+      switch (c) {
+        case '"': Put("\\\"", 2); break;
+        case '\\': Put("\\\\", 2); break;
+        case '\b': Put("\\b", 2); break;
+        case '\t': Put("\\t", 2); break;
+        case '\n': Put("\\n", 2); break;
+        case '\f': Put("\\f", 2); break;
+        case '\r': Put("\\r", 2); break;
+        default: {
+          static const char kHex[] = "0123456789abcdef";
+          const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          Put(esc, 6);
+        }
+      }
+    }
+    Put(s.data() + run, s.size() - run);
+    Put('"');
+  }
+
+  template <typename Int>
+  void Integer(Int v) {
+    char* at = Reserve(24);
+    len_ += static_cast<size_t>(std::to_chars(at, at + 24, v).ptr - at);
+  }
+
+  void Member(std::string_view key_and_colon) { Put(key_and_colon.data(), key_and_colon.size()); }
+
+ private:
+  char* Reserve(size_t n) {
+    if (cap_ - len_ < n) {
+      out_->resize(std::max(cap_ * 2, len_ + n));
+      data_ = out_->data();
+      cap_ = out_->size();
+    }
+    return data_ + len_;
+  }
+  void Put(char c) {
+    *Reserve(1) = c;
+    ++len_;
+  }
+  void Put(const char* p, size_t n) {
+    std::memcpy(Reserve(n), p, n);
+    len_ += n;
+  }
+
+  // '\n' and `indent` spaces.
+  void NewLine(int indent) {
+    static const std::string kLine = "\n" + std::string(256, ' ');
+    if (indent <= 256) {
+      Put(kLine.data(), static_cast<size_t>(indent) + 1);
+    } else {
+      Put('\n');
+      for (int i = 0; i < indent; ++i) Put(' ');
+    }
+  }
+
+  // Bytes String cannot copy as they are: control characters, '"', '\\' and non-ASCII.
+  static constexpr auto kSpecial = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+    return t;
+  }();
+
+  std::string* out_;
+  size_t len_;
+  char* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+// The canonical document without its checksum, less the "\n}" that closes it: the checksum
+// is the sha256 of this + "\n}", and the written file is this + the checksum member + "\n}\n",
+// so both digests share this prefix. Member order is the format's (ordered_json's insertion
+// order in earlier versions).
+void AppendCanonicalPrefix(const StateDocument& d, std::string* out) {
+  CanonicalPrinter p(out);
+  p.Member("{\n  \"version\": ");
+  p.String(d.version);
+  p.Member(",\n  \"format_version\": ");
+  p.String(std::to_string(d.format_version));
+  p.Member(",\n  \"lineage\": ");
+  p.String(d.lineage);
+  p.Member(",\n  \"serial\": ");
+  p.Integer(d.serial);
+  p.Member(",\n  \"provider\": ");
+  p.String(d.provider);
+  p.Member(",\n  \"project_name\": ");
+  p.String(d.project_name);
+  p.Member(",\n  \"region\": ");
+  p.String(d.region);
+  p.Member(d.imported_from_terraform ? ",\n  \"imported_from_terraform\": true" : ",\n  \"imported_from_terraform\": false");
+  p.Member(",\n  \"cloud\": ");
+  p.Value(d.cloud, 2);
+  p.Member(",\n  \"kubernetes\": ");
+  p.Value(d.kubernetes, 2);
+  p.Member(",\n  \"unmanaged\": ");
+  p.Value(d.unmanaged, 2);
+  p.Member(",\n  \"metadata\": {\n    \"created_at\": ");
+  p.String(d.metadata.created_at);
+  p.Member(",\n    \"updated_at\": ");
+  p.String(d.metadata.updated_at);
+  p.Member(",\n    \"nic_version\": ");
+  p.String(d.metadata.nic_version);
+  p.Member(",\n    \"configuration_hash\": ");
+  p.String(d.metadata.configuration_hash);
+  p.Member(",\n    \"last_successful_deploy\": ");
+  p.String(d.metadata.last_successful_deploy);
+  p.Member(",\n    \"deploy_count\": ");
+  p.Integer(d.metadata.deploy_count);
+  p.Member("\n  }");
+  p.Finish();
 }
 
 }  // namespace
@@ -388,16 +539,37 @@ StateDocument StateDocument::NewEmpty(std::string provider, std::string project_
 }
 
 std::string ComputeStateChecksum(const StateDocument& doc) {
-  return "sha256:" + crypto::Sha256Hex(CanonicalBody(doc));
+  std::string prefix;
+  AppendCanonicalPrefix(doc, &prefix);
+  crypto::Sha256Hasher h;
+  h.Update(prefix);
+  h.Update("\n}");
+  return "sha256:" + h.FinalHex();
 }
 
-std::string SerializeStateDocument(const StateDocument& doc) {
-  // The checksum covers the document without it; it is then spliced in as the last member,
-  // exactly where ordered_json would print it, so the document is dumped only once.
-  std::string body = CanonicalBody(doc);
-  std::string checksum = "sha256:" + crypto::Sha256Hex(body);
-  body.insert(body.rfind("\n}"), ",\n  \"checksum\": \"" + checksum + "\"");
-  return body + "\n";
+std::string SerializeStateDocument(const StateDocument& doc, std::string* bytes_sha256_hex) {
+  // Sized from the last document this thread printed (a process mostly rewrites the state it
+  // read): growing a large buffer by doubling copies it several times.
+  static thread_local size_t last_size = 1 << 16;
+  std::string out;
+  out.reserve(std::min<size_t>(last_size + last_size / 16, size_t{1} << 28) + 256);
+  AppendCanonicalPrefix(doc, &out);
+  // One pass over the prefix serves both digests: the checksum (prefix + "\n}") and, when
+  // asked, the sha256 of the bytes returned (prefix + checksum member + "\n}\n").
+  crypto::Sha256Hasher prefix;
+  prefix.Update(out);
+  crypto::Sha256Hasher body = prefix.Fork();
+  body.Update("\n}");
+  const size_t tail = out.size();
+  out.append(",\n  \"checksum\": \"sha256:");
+  out.append(body.FinalHex());
+  out.append("\"\n}\n");
+  if (bytes_sha256_hex != nullptr) {
+    prefix.Update(std::string_view(out).substr(tail));
+    *bytes_sha256_hex = prefix.FinalHex();
+  }
+  last_size = out.size();
+  return out;
 }
 
 Status ValidateStateDocument(const StateDocument& d, const std::string& source) {

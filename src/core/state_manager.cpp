@@ -142,9 +142,11 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
   if (doc.metadata.created_at.empty()) doc.metadata.created_at = now;
   doc.metadata.updated_at = now;
   NIC_RETURN_IF_ERROR(ValidateStateDocument(doc, backend_->Location()));
-  NIC_ASSIGN_OR_RETURN(std::string bytes, EncodeForBackend(doc));
+  std::string bytes_sha256;  // computed with the checksum, passed on instead of hashing again
+  NIC_ASSIGN_OR_RETURN(std::string bytes, EncodeForBackend(doc, &bytes_sha256));
   WriteCondition cond;
   cond.expected_version_token = read_token_.value_or("");
+  cond.bytes_sha256 = bytes_sha256;
   auto token = backend_->WriteState(bytes, cond);
   if (!token.ok()) {
     Status st = token.status();
@@ -154,10 +156,11 @@ Status StateManager::Persist(StateDocument& doc, const std::string& operation) {
     return st;
   }
   read_token_ = token.value();
-  last_written_ = bytes;
   stored_ = StoredVersion{doc.lineage, doc.serial};
   read_info_.encrypted = encryption_->writes_encrypted();
-  return RecordHistory(bytes, doc, operation);
+  Status recorded = RecordHistory(bytes, doc, operation, bytes_sha256);
+  last_written_ = std::move(bytes);
+  return recorded;
 }
 
 Status StateManager::Push(const StateDocument& doc_in, bool force, const std::string& operation) {
@@ -195,10 +198,10 @@ Status StateManager::Push(const StateDocument& doc_in, bool force, const std::st
   return RecordHistory(bytes, doc, operation + (force ? " --force" : ""));
 }
 
-Result<std::string> StateManager::EncodeForBackend(const StateDocument& doc) {
+Result<std::string> StateManager::EncodeForBackend(const StateDocument& doc, std::string* bytes_sha256) {
   NIC_RETURN_IF_ERROR(encryption_->CheckPlaintextWrite(read_info_.encrypted, backend_->Location()));
+  if (!encryption_->writes_encrypted()) return SerializeStateDocument(doc, bytes_sha256);
   std::string plain = SerializeStateDocument(doc);
-  if (!encryption_->writes_encrypted()) return plain;
   auto sealed = encryption_->Encode(plain, doc.lineage, doc.serial, doc.format_version);
   OPENSSL_cleanse(plain.data(), plain.size());
   if (!sealed.ok()) {
@@ -238,12 +241,13 @@ Result<StateDocument> StateManager::ParseStored(std::string_view stored, const s
   return ParseStateDocument(plain, source);
 }
 
-Status StateManager::RecordHistory(const std::string& bytes, const StateDocument& doc, const std::string& operation) {
+Status StateManager::RecordHistory(const std::string& bytes, const StateDocument& doc, const std::string& operation,
+                                   const std::string& bytes_sha256) {
   if (options_.history == nullptr) return Status::OK();
   HistoryVersion v;
   v.serial = static_cast<int64_t>(doc.serial);
   v.lineage = doc.lineage;
-  v.sha256 = crypto::Sha256Hex(bytes);
+  v.sha256 = bytes_sha256.empty() ? crypto::Sha256Hex(bytes) : bytes_sha256;
   v.created_at = doc.metadata.updated_at;
   v.operation = operation;
   v.who = held_ ? held_->who : env_->WhoAmI();
