@@ -150,6 +150,11 @@ class StateEncryption {
   Result<std::string> Decode(std::string_view stored, const std::string& location, DecodeInfo* info = nullptr,
                              bool allow_plaintext = false);
 
+  // The plaintext half of Decode without its copy: OK when a plaintext (not encrypted, see
+  // IsEncryptedState) state may be read as it is, else Decode's kRefused. Lets a reader parse
+  // the bytes where the backend put them.
+  Status CheckPlaintextRead(const std::string& location, bool allow_plaintext = false) const;
+
   // Plaintext document -> what the backend stores (the envelope, or the plaintext unchanged
   // when no primary key is configured). `lineage`, `serial` and `format_version` are bound
   // into the authenticated metadata.

@@ -312,7 +312,10 @@ Result<std::unique_ptr<KeyProvider>> NewRawKeyProvider(std::string_view encoded,
 
 bool IsEncryptedState(std::string_view stored) {
   // Cheap test first: a plaintext state normally never contains the member name at all.
-  if (stored.find("\"nic_encryption\"") == std::string_view::npos) return false;
+  // memmem rather than string_view::find: find scans for the first byte, '"', which is
+  // everywhere in JSON, while glibc's memmem skips ahead on the whole needle.
+  static constexpr std::string_view kMember = "\"nic_encryption\"";
+  if (memmem(stored.data(), stored.size(), kMember.data(), kMember.size()) == nullptr) return false;
   json j = ParseJsonBounded(stored);
   return j.is_object() && j.contains("nic_encryption");
 }
@@ -388,18 +391,23 @@ Result<std::string> SealEnvelope(const SecretKey& key, EnvelopeHeader header, st
 
 StateEncryption::StateEncryption(StateEncryptionOptions options) : options_(std::move(options)) {}
 
+Status StateEncryption::CheckPlaintextRead(const std::string& location, bool allow_plaintext) const {
+  if (options_.primary != nullptr && !options_.allow_plaintext_read && !allow_plaintext) {
+    return Status::Refused("the state at " + location + " is not encrypted, but state encryption is configured (" +
+                           options_.primary->source() + "); refusing to read it so it is not silently trusted")
+        .WithSuggestion("to encrypt it now: nic state encrypt (same state options); it writes one new, encrypted serial")
+        .WithSuggestion("or unset " + options_.primary->source() + " if this state is meant to stay unencrypted");
+  }
+  return Status::OK();
+}
+
 Result<std::string> StateEncryption::Decode(std::string_view stored, const std::string& location, DecodeInfo* info,
                                             bool allow_plaintext) {
   DecodeInfo local;
   DecodeInfo& di = info ? *info : local;
   di = DecodeInfo{};
   if (!IsEncryptedState(stored)) {
-    if (options_.primary != nullptr && !options_.allow_plaintext_read && !allow_plaintext) {
-      return Status::Refused("the state at " + location + " is not encrypted, but state encryption is configured (" +
-                             options_.primary->source() + "); refusing to read it so it is not silently trusted")
-          .WithSuggestion("to encrypt it now: nic state encrypt (same state options); it writes one new, encrypted serial")
-          .WithSuggestion("or unset " + options_.primary->source() + " if this state is meant to stay unencrypted");
-    }
+    NIC_RETURN_IF_ERROR(CheckPlaintextRead(location, allow_plaintext));
     return std::string(stored);
   }
   std::string ciphertext, aad;

@@ -82,12 +82,15 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
     return std::optional<StateDocument>();
   }
   DecodeInfo info;
-  NIC_ASSIGN_OR_RETURN(std::string plain, encryption_->Decode(blob.bytes, backend_->Location(), &info));
+  std::string plain;
+  // A plaintext state is parsed where the backend read it (its buffer keeps the parser's
+  // padding: Env::ReadFile reserves it), without a copy through Decode.
+  if (IsEncryptedState(blob.bytes)) {
+    NIC_ASSIGN_OR_RETURN(plain, encryption_->Decode(blob.bytes, backend_->Location(), &info));
+  } else {
+    NIC_RETURN_IF_ERROR(encryption_->CheckPlaintextRead(backend_->Location()));
+  }
   ParseNotes local;
-  // A plaintext state is parsed where the backend read it: its buffer keeps the parser's
-  // padding (Env::ReadFile reserves it), and Decode's copy is dropped at once rather than
-  // held beside the document being built.
-  if (!info.encrypted) std::string().swap(plain);
   auto doc = info.encrypted ? ParseStateDocument(plain, backend_->Location(), notes ? notes : &local)
                             : ParseStateDocument(blob.bytes, backend_->Location(), notes ? notes : &local, blob.bytes.capacity());
   if (!plain.empty() && info.encrypted) OPENSSL_cleanse(plain.data(), plain.size());
