@@ -141,9 +141,37 @@ TEST(AwsPaging, EveryPageIsFollowedInEksIamAndEfs) {
   EXPECT_TRUE(open->Delete("cloud.vpc", *vpc).ok());
 }
 
+// A scripted endpoint that remembers every request body, and provider options pointed at it.
+class BodyRecordingTransport : public http::Transport {
+ public:
+  std::vector<std::string> Bodies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
+  }
+
+ protected:
+  void Record(const std::string& body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bodies_.push_back(body);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
+AwsProviderOptions ScriptedOptions(http::Transport* t) {
+  AwsProviderOptions o;
+  o.endpoint = "http://127.0.0.1:1";
+  o.credentials = std::make_shared<aws::StaticCredentials>(aws::Credentials{"AKID", "secret", "", 0, "test"});
+  o.transport = t;
+  o.env = auth::MapEnv({});
+  return o;
+}
+
 // moto ignores MaxResults on EC2 Describe* (it returns everything at once), so NextToken
 // following for EC2 is checked against a scripted endpoint: two pages of subnets.
-class PagedEc2Transport final : public http::Transport {
+class PagedEc2Transport final : public BodyRecordingTransport {
  public:
   Result<http::Response> Send(const http::Request& r) override {
     // Credential=AKID/date/region/service/aws4_request
@@ -153,10 +181,7 @@ class PagedEc2Transport final : public http::Transport {
     std::string service = scope.substr(0, scope.find('/'));
     http::Response resp;
     resp.status = 200;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      bodies_.push_back(r.body);
-    }
+    Record(r.body);
     auto has = [&](const char* s) { return r.body.find(s) != std::string::npos; };
     if (service == "ec2" && has("Action=DescribeSubnets")) {
       std::string item = "<item><subnetId>%ID%</subnetId><vpcId>vpc-1</vpcId><cidrBlock>10.0.%N%.0/24</cidrBlock>"
@@ -178,23 +203,11 @@ class PagedEc2Transport final : public http::Transport {
     return resp;
   }
   int parallelism() const override { return 2; }
-  std::vector<std::string> Bodies() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return bodies_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> bodies_;
 };
 
 TEST(AwsPaging, Ec2NextTokenIsFollowed) {
   PagedEc2Transport t;
-  AwsProviderOptions o;
-  o.endpoint = "http://127.0.0.1:1";
-  o.credentials = std::make_shared<aws::StaticCredentials>(aws::Credentials{"AKID", "secret", "", 0, "test"});
-  o.transport = &t;
-  o.env = auth::MapEnv({});
+  AwsProviderOptions o = ScriptedOptions(&t);
   o.page_size = 5;
   auto p = NewAwsProvider(Context("paged"), std::move(o));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -218,15 +231,12 @@ TEST(AwsPaging, Ec2NextTokenIsFollowed) {
 // Subnets and security groups are refreshed in batches: one DescribeSubnets with a subnet-id
 // filter per kMaxIdsPerRead IDs. The batch follows NextToken like any list, and an ID that no
 // page returns reads as gone.
-class BatchedEc2Transport final : public http::Transport {
+class BatchedEc2Transport final : public BodyRecordingTransport {
  public:
   Result<http::Response> Send(const http::Request& r) override {
     http::Response resp;
     resp.status = 200;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      bodies_.push_back(r.body);
-    }
+    Record(r.body);
     if (r.body.find("Action=DescribeSubnets") == std::string::npos) {
       resp.body = "<Response/>";
       return resp;
@@ -242,23 +252,11 @@ class BatchedEc2Transport final : public http::Transport {
     return resp;
   }
   int parallelism() const override { return 3; }
-  std::vector<std::string> Bodies() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return bodies_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> bodies_;
 };
 
 TEST(AwsPaging, BatchedSubnetReadFollowsNextTokenAndMissingIdsAreGone) {
   BatchedEc2Transport t;
-  AwsProviderOptions o;
-  o.endpoint = "http://127.0.0.1:1";
-  o.credentials = std::make_shared<aws::StaticCredentials>(aws::Credentials{"AKID", "secret", "", 0, "test"});
-  o.transport = &t;
-  o.env = auth::MapEnv({});
+  AwsProviderOptions o = ScriptedOptions(&t);
   o.page_size = 5;
   auto p = NewAwsProvider(Context("batched"), std::move(o));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -289,11 +287,7 @@ TEST(AwsPaging, BatchedSubnetReadFollowsNextTokenAndMissingIdsAreGone) {
 
   // More IDs than one call may carry: split into batches of kMaxIdsPerRead.
   BatchedEc2Transport t2;
-  AwsProviderOptions o2;
-  o2.endpoint = "http://127.0.0.1:1";
-  o2.credentials = std::make_shared<aws::StaticCredentials>(aws::Credentials{"AKID", "secret", "", 0, "test"});
-  o2.transport = &t2;
-  o2.env = auth::MapEnv({});
+  AwsProviderOptions o2 = ScriptedOptions(&t2);
   auto p2 = NewAwsProvider(Context("batched"), std::move(o2));
   ASSERT_TRUE(p2.ok()) << p2.status().ToString();
   std::vector<ResourceRef> many;
