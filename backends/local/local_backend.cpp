@@ -149,12 +149,8 @@ Result<StateBlob> LocalBackend::ReadState() {
   }
   NIC_ASSIGN_OR_RETURN(blob.bytes, env_->ReadFile(path_));
   blob.exists = true;
-  if (!known_token_.empty() && blob.bytes == known_bytes_) {
-    blob.version_token = known_token_;
-  } else {
-    blob.version_token = crypto::Sha256Hex(blob.bytes);
-    Remember(blob.bytes, blob.version_token);
-  }
+  blob.version_token = TokenOf(blob.bytes);
+  Remember(blob.bytes, blob.version_token);
   return blob;
 }
 
@@ -164,6 +160,7 @@ std::string LocalBackend::TokenOf(std::string_view bytes) const {
 }
 
 void LocalBackend::Remember(std::string_view bytes, const std::string& token) {
+  if (!known_token_.empty() && token == known_token_) return;  // already these bytes
   if (bytes.size() > kRememberMaxBytes) {
     known_bytes_ = std::string();
     known_token_.clear();
