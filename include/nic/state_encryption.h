@@ -150,6 +150,10 @@ class StateEncryption {
   Result<std::string> Decode(std::string_view stored, const std::string& location, DecodeInfo* info = nullptr,
                              bool allow_plaintext = false);
 
+  // The encrypted half of Decode, for bytes already known to be an envelope (IsEncryptedState):
+  // the same errors, without testing the bytes again.
+  Result<std::string> DecodeEnvelope(std::string_view stored, const std::string& location, DecodeInfo* info = nullptr);
+
   // The plaintext half of Decode without its copy: OK when a plaintext (not encrypted, see
   // IsEncryptedState) state may be read as it is, else Decode's kRefused. Lets a reader parse
   // the bytes where the backend put them.

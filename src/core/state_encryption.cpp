@@ -403,13 +403,19 @@ Status StateEncryption::CheckPlaintextRead(const std::string& location, bool all
 
 Result<std::string> StateEncryption::Decode(std::string_view stored, const std::string& location, DecodeInfo* info,
                                             bool allow_plaintext) {
-  DecodeInfo local;
-  DecodeInfo& di = info ? *info : local;
-  di = DecodeInfo{};
   if (!IsEncryptedState(stored)) {
+    if (info != nullptr) *info = DecodeInfo{};
     NIC_RETURN_IF_ERROR(CheckPlaintextRead(location, allow_plaintext));
     return std::string(stored);
   }
+  return DecodeEnvelope(stored, location, info);
+}
+
+Result<std::string> StateEncryption::DecodeEnvelope(std::string_view stored, const std::string& location,
+                                                    DecodeInfo* info) {
+  DecodeInfo local;
+  DecodeInfo& di = info ? *info : local;
+  di = DecodeInfo{};
   std::string ciphertext, aad;
   NIC_ASSIGN_OR_RETURN(EnvelopeHeader h, ParseEnvelope(stored, location, &ciphertext, &aad));
   di.encrypted = true;

@@ -86,7 +86,7 @@ Result<std::optional<StateDocument>> StateManager::Read(ParseNotes* notes) {
   // A plaintext state is parsed where the backend read it (its buffer keeps the parser's
   // padding: Env::ReadFile reserves it), without a copy through Decode.
   if (IsEncryptedState(blob.bytes)) {
-    NIC_ASSIGN_OR_RETURN(plain, encryption_->Decode(blob.bytes, backend_->Location(), &info));
+    NIC_ASSIGN_OR_RETURN(plain, encryption_->DecodeEnvelope(blob.bytes, backend_->Location(), &info));
   } else {
     NIC_RETURN_IF_ERROR(encryption_->CheckPlaintextRead(backend_->Location()));
   }
